@@ -1,0 +1,105 @@
+/**
+ * Authenticated, recorded calls per second: a small JSON operation (CloudTrail
+ * DescribeTrails) and a Query one (STS GetCallerIdentity), SigV4 verified and the record
+ * durably appended before each answer; p50/p99 latency and the server's peak RSS. The
+ * same requests go to moto_server (which neither verifies signatures nor records) in the
+ * same run, for the ratio.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { signRequest } from '../test/support/sign.js';
+import { tempDir } from '../test/support/cairn.js';
+import { cairnBin } from '../test/support/process.js';
+import { peakRssMiB, report, runLoad, startMoto, type PreparedRequest } from './support.js';
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 32;
+
+interface Workload {
+  name: string;
+  prepare(endpoint: string, creds: { accessKeyId: string; secretAccessKey: string }): Promise<PreparedRequest[]>;
+}
+
+async function presign(
+  endpoint: string,
+  creds: { accessKeyId: string; secretAccessKey: string },
+  service: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<PreparedRequest[]> {
+  // Distinct signatures (one per second of signing date) so the server cannot cache a verification.
+  const now = Date.now();
+  return Promise.all(
+    Array.from({ length: 200 }, async (_, i) => {
+      const signed = await signRequest(endpoint, creds, { service, headers, body, signingDate: new Date(now - i * 1000) });
+      const h = { ...signed.headers };
+      delete h.host;
+      return { method: 'POST', path: '/', headers: h, body };
+    }),
+  );
+}
+
+const workloads: Workload[] = [
+  {
+    name: 'CloudTrail DescribeTrails (AWS JSON 1.1)',
+    prepare: (endpoint, creds) =>
+      presign(endpoint, creds, 'cloudtrail', {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails',
+      }, '{}'),
+  },
+  {
+    name: 'STS GetCallerIdentity (Query)',
+    prepare: (endpoint, creds) =>
+      presign(endpoint, creds, 'sts', { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        'Action=GetCallerIdentity&Version=2011-06-15'),
+  },
+];
+
+export async function run(): Promise<void> {
+  const dataDir = tempDir('cairn-bench-');
+  const child = spawn(process.execPath, [cairnBin, 'server', '--data-dir', dataDir, '--port', '0', '--log-level', 'warn'], {
+    stdio: 'inherit',
+  });
+  let address: { endpoint: string } | undefined;
+  for (let i = 0; i < 200 && !address; i++) {
+    try {
+      address = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { endpoint: string };
+    } catch {
+      await sleep(50);
+    }
+  }
+  if (!address || child.pid === undefined) throw new Error('cairn did not start');
+  const credsText = readFileSync(join(dataDir, 'credentials'), 'utf8');
+  const creds = {
+    accessKeyId: /aws_access_key_id = (\S+)/.exec(credsText)?.[1] ?? '',
+    secretAccessKey: /aws_secret_access_key = (\S+)/.exec(credsText)?.[1] ?? '',
+  };
+  const moto = await startMoto();
+  try {
+    for (const w of workloads) {
+      const cairnRequests = await w.prepare(address.endpoint, creds);
+      // Warm up, then measure.
+      await runLoad({ url: address.endpoint, requests: cairnRequests, connections: CONNECTIONS, durationSeconds: 2 });
+      const cairn = await runLoad({ url: address.endpoint, requests: cairnRequests, connections: CONNECTIONS, durationSeconds: DURATION });
+      const motoRequests = await w.prepare(moto.endpoint, { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x'.repeat(40) });
+      const peer = await runLoad({ url: moto.endpoint, requests: motoRequests, connections: CONNECTIONS, durationSeconds: Math.min(DURATION, 5) });
+      report(w.name, {
+        'cairn calls/s (verified + recorded)': cairn.requestsPerSecond,
+        'cairn p50 / p99 latency (ms)': `${cairn.p50Ms} / ${cairn.p99Ms}`,
+        'cairn non-2xx / errors': `${cairn.non2xx} / ${cairn.errors}`,
+        'moto_server calls/s (no auth, no record)': peer.requestsPerSecond,
+        'moto_server p50 / p99 latency (ms)': `${peer.p50Ms} / ${peer.p99Ms}`,
+        'ratio cairn / moto': (cairn.requestsPerSecond / Math.max(1, peer.requestsPerSecond)).toFixed(1),
+      });
+    }
+    report('Cairn server memory', { 'peak RSS (MiB)': peakRssMiB(child.pid) });
+  } finally {
+    child.kill('SIGTERM');
+    moto.child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Makes sure the third-party clients the tests use are present: the AWS CLI, boto3 and
+# moto (for moto_server). They come from the machine's Python or, failing that, from
+# Debian's packages.
+set -euo pipefail
+missing=()
+command -v aws >/dev/null 2>&1 || missing+=(awscli)
+python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
+command -v moto_server >/dev/null 2>&1 || python3 -c 'import moto.server' >/dev/null 2>&1 || missing+=(python3-moto)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing test tools from Debian: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+aws --version

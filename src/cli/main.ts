@@ -1,0 +1,52 @@
+/**
+ * The `cairn` command line: parses flags (with `CAIRN_*` environment fallbacks) and runs
+ * one subcommand. `run` returns the exit code instead of exiting, so tests can call it.
+ */
+import { Command, Option } from 'commander';
+import { serverCommand } from './server.js';
+import { envCommand } from './env.js';
+
+export async function run(argv: string[]): Promise<number> {
+  const program = new Command('cairn')
+    .description('Cairn: a self-hosted audit trail service compatible with AWS CloudTrail')
+    .exitOverride()
+    .showHelpAfterError();
+  let code = 0;
+
+  program
+    .command('server')
+    .description('run the Cairn server')
+    .addOption(new Option('--data-dir <dir>', 'data directory').env('CAIRN_DATA_DIR').default('./cairn-data'))
+    .addOption(new Option('--host <host>', 'address to listen on').env('CAIRN_HOST').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('CAIRN_PORT').default('4777'))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate: serve HTTPS').env('CAIRN_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('CAIRN_TLS_KEY'))
+    .addOption(new Option('--insecure-http', 'allow plain HTTP on a non-loopback address').env('CAIRN_INSECURE_HTTP'))
+    .addOption(
+      new Option('--max-body-bytes <n>', 'largest request body accepted').env('CAIRN_MAX_BODY_BYTES').default(String(32 * 1024 * 1024)),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level').env('CAIRN_LOG_LEVEL').default('info')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      code = await serverCommand(opts);
+    });
+
+  program
+    .command('env')
+    .description('print shell export lines for the AWS CLI and SDKs to use this server')
+    .addOption(new Option('--data-dir <dir>', 'data directory').env('CAIRN_DATA_DIR').default('./cairn-data'))
+    .action((opts: { dataDir: string }) => {
+      code = envCommand(opts.dataDir);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    const exit = e as { exitCode?: number; code?: string };
+    if (exit.code === 'commander.helpDisplayed' || exit.code === 'commander.version') return 0;
+    return typeof exit.exitCode === 'number' ? exit.exitCode : 1;
+  }
+  return code;
+}

@@ -1,0 +1,345 @@
+/**
+ * The one path every request takes: route to a service, authenticate (SigV4), decode
+ * and validate the input against the AWS model, authorize with IAM's logic, run the
+ * operation, and append the call's CloudTrail record to the event log before the
+ * response is released. Nothing here knows sockets (server/http.ts does); nothing in
+ * a service knows this file.
+ */
+import { parseSigV4, verifySigV4, type SigV4Claim } from '../auth/sigv4.js';
+import { decodeAwsChunked } from '../auth/chunked.js';
+import { accessDeniedMessage, evaluate, type PolicyDocument } from '../auth/policy.js';
+import type { Principal } from '../auth/principal.js';
+import { principalArn } from '../auth/principal.js';
+import { buildCallRecord, recordUsername, type TlsDetails } from '../audit/record.js';
+import type { EventLog } from '../eventlog/eventlog.js';
+import type { Clock } from '../platform/clock.js';
+import { AwsError, errors, isAwsError } from '../platform/errors.js';
+import type { RandomSource } from '../platform/ids.js';
+import type { Logger } from '../platform/logger.js';
+import type { CallContext, OperationSpec, RecordResource, ServiceDefinition } from '../services/service.js';
+import { codecFor, type ProtocolCodec, type WireRequest, type WireResponse } from '../wire/protocol.js';
+import { toRecordShape } from '../wire/record-shape.js';
+import { validateInput } from '../wire/validate.js';
+
+/** What the pipeline needs to know about a signing key. */
+export interface ResolvedKey {
+  secretAccessKey: string;
+  principal: Principal;
+  sessionToken?: string;
+  expiresAt?: number;
+  active: boolean;
+}
+
+export interface PipelineDeps {
+  services: readonly ServiceDefinition[];
+  credentials: { resolveAccessKey(accessKeyId: string): ResolvedKey | undefined };
+  policies: { identityPolicies(principal: Principal): PolicyDocument[] };
+  eventLog: Pick<EventLog, 'append'>;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+}
+
+/** Facts about the connection a request came on. */
+export interface Connection {
+  sourceIp: string;
+  tls?: TlsDetails;
+}
+
+type Flavor = 'json' | 'query' | 's3';
+
+interface RoutedService {
+  def: ServiceDefinition;
+  codec: ProtocolCodec;
+  flavor: Flavor;
+}
+
+/** Secret-bearing members never written to a record. */
+const REDACTED_MEMBERS = ['SecretAccessKey', 'Password', 'NewPassword', 'OldPassword', 'SessionToken', 'PrivateKey', 'Plaintext'];
+
+export class RequestPipeline {
+  private readonly bySigningName = new Map<string, RoutedService>();
+  private readonly byTargetPrefix = new Map<string, RoutedService>();
+  private readonly fallback: RoutedService;
+
+  constructor(private readonly deps: PipelineDeps) {
+    let first: RoutedService | undefined;
+    for (const def of deps.services) {
+      const protocol = def.model.metadata.protocol;
+      const routed: RoutedService = {
+        def,
+        codec: codecFor(def.model),
+        flavor: protocol === 'query' ? 'query' : protocol === 'rest-xml' ? 's3' : 'json',
+      };
+      first ??= routed;
+      this.bySigningName.set(def.signingName, routed);
+      if (def.model.metadata.targetPrefix) this.byTargetPrefix.set(def.model.metadata.targetPrefix, routed);
+    }
+    if (!first) throw new Error('the pipeline needs at least one service');
+    this.fallback = this.bySigningName.get('s3') ?? first;
+  }
+
+  /** Handles one request; never throws (every failure becomes the protocol's error response). */
+  async handle(req: WireRequest, conn: Connection): Promise<WireResponse> {
+    const requestId = this.deps.random.uuid();
+    const now = this.deps.clock.now();
+    let routed = this.routeUnsigned(req);
+    let claim: SigV4Claim | undefined;
+    try {
+      claim = parseSigV4(req);
+      if (claim) routed = this.bySigningName.get(claim.service) ?? routed;
+    } catch (e) {
+      return this.renderError(routed, authErrorFor(routed.flavor, e), requestId);
+    }
+    if (!claim) {
+      return this.renderError(routed, missingToken(routed.flavor), requestId);
+    }
+    if (!this.bySigningName.has(claim.service)) {
+      return this.renderError(routed, unknownService(claim.service), requestId);
+    }
+
+    let principal: Principal;
+    let body = req.body;
+    try {
+      const key = this.deps.credentials.resolveAccessKey(claim.accessKeyId);
+      if (!key || !key.active) throw unknownKey(routed.flavor);
+      const verified = verifySigV4(req, claim, key.secretAccessKey, { now, flavor: routed.flavor });
+      if (key.sessionToken !== undefined) {
+        if (claim.sessionToken !== key.sessionToken) throw unknownKey(routed.flavor);
+        if (key.expiresAt !== undefined && key.expiresAt <= now) throw expiredToken(routed.flavor);
+      }
+      if (verified.payloadMode.startsWith('streaming')) body = decodeAwsChunked(req.body, verified).payload;
+      principal = key.principal;
+    } catch (e) {
+      return this.renderError(routed, authErrorFor(routed.flavor, e), requestId);
+    }
+
+    let operation: string;
+    try {
+      operation = routed.codec.operation(req);
+    } catch (e) {
+      return this.renderError(routed, e, requestId);
+    }
+    const ctx: CallContext = {
+      requestId,
+      principal,
+      accountId: principal.accountId,
+      region: routed.def.globalRegion ?? claim.region,
+      sourceIp: conn.sourceIp,
+      userAgent: req.headers['user-agent'] ?? '',
+      now,
+      secureTransport: conn.tls !== undefined,
+    };
+    return this.call(routed, operation, { ...req, body }, ctx, conn);
+  }
+
+  private async call(
+    routed: RoutedService,
+    operation: string,
+    req: WireRequest,
+    ctx: CallContext,
+    conn: Connection,
+  ): Promise<WireResponse> {
+    const spec: OperationSpec | undefined = routed.def.operations[operation];
+    let input: Record<string, unknown> = {};
+    let resources: RecordResource[] = [];
+    let response: WireResponse;
+    let outcome: { output: Record<string, unknown> } | { error: AwsError };
+    try {
+      input = routed.codec.decodeInput(operation, req);
+      validateInput(routed.def.model, operation, input);
+      if (!spec) throw errors.notImplemented(operation);
+      resources = spec.resources?.(input, ctx) ?? [];
+      this.authorize(routed, spec, operation, resources, ctx);
+      const output = await spec.handle(input, ctx);
+      outcome = { output };
+      response = routed.codec.encodeOutput(operation, output, ctx.requestId);
+    } catch (e) {
+      const error = isAwsError(e) ? e : this.internal(e, operation);
+      outcome = { error };
+      response = routed.codec.encodeError(error, ctx.requestId);
+    }
+
+    const readOnly = spec?.readOnly ?? /^(Get|List|Describe|Head|Lookup)/.test(operation);
+    const eventId = this.deps.random.uuid();
+    const recordText = buildCallRecord({
+      principal: ctx.principal,
+      eventTime: ctx.now,
+      eventSource: routed.def.eventSource,
+      eventName: operation,
+      awsRegion: ctx.region,
+      sourceIPAddress: ctx.sourceIp,
+      userAgent: ctx.userAgent,
+      ...('error' in outcome ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
+      requestParameters: spec?.recordRequest ? spec.recordRequest(input) : toRecordShape(input, { redact: REDACTED_MEMBERS }),
+      responseElements:
+        'output' in outcome ? this.responseElements(spec, readOnly, outcome.output) : null,
+      requestID: ctx.requestId,
+      eventID: eventId,
+      readOnly,
+      resources,
+      category: spec?.category ?? 'Management',
+      recipientAccountId: ctx.accountId,
+      ...(conn.tls ? { tlsDetails: conn.tls } : {}),
+    });
+    try {
+      await this.deps.eventLog.append({
+        eventId,
+        eventTime: ctx.now,
+        accountId: ctx.accountId,
+        region: ctx.region,
+        eventSource: routed.def.eventSource,
+        eventName: operation,
+        readOnly,
+        category: spec?.category ?? 'Management',
+        username: recordUsername(ctx.principal),
+        accessKeyId: 'accessKeyId' in ctx.principal ? ctx.principal.accessKeyId : undefined,
+        resources: resources.map((r) => ({ type: r.type, name: r.ARN })),
+        record: recordText,
+      });
+    } catch (e) {
+      // An unrecorded call is never acknowledged: the caller sees a retryable failure.
+      this.deps.logger.error({ err: e, requestId: ctx.requestId }, 'event log append failed');
+      return routed.codec.encodeError(errors.internal(), ctx.requestId);
+    }
+    return response;
+  }
+
+  private responseElements(spec: OperationSpec | undefined, readOnly: boolean, output: Record<string, unknown>): unknown {
+    if (spec?.recordResponse) return spec.recordResponse(output);
+    if (readOnly) return null;
+    return toRecordShape(output, { redact: REDACTED_MEMBERS });
+  }
+
+  private authorize(
+    routed: RoutedService,
+    spec: OperationSpec,
+    operation: string,
+    resources: RecordResource[],
+    ctx: CallContext,
+  ): void {
+    if (spec.action === null) return;
+    const action = spec.action ?? `${routed.def.actionPrefix}:${operation}`;
+    const p = ctx.principal;
+    const arn = principalArn(p);
+    const identityPolicies = this.deps.policies.identityPolicies(p);
+    const targets = resources.length > 0 ? resources : [{ ARN: '*', type: '' }];
+    for (const target of targets) {
+      const result = evaluate({
+        principal: {
+          arn,
+          accountId: p.accountId,
+          isRoot: p.type === 'Root',
+          ...(p.type === 'IAMUser' ? { username: p.userName, userId: p.userId } : {}),
+          ...(p.type === 'AssumedRole' ? { roleArn: `arn:aws:iam::${p.accountId}:role${p.rolePath}${p.roleName}` } : {}),
+        },
+        action,
+        resource: target.ARN,
+        resourceAccountId: target.accountId ?? ctx.accountId,
+        context: conditionContext(ctx, arn),
+        identityPolicies,
+      });
+      if (result.decision !== 'Allow') {
+        const reason = result.reason;
+        // JSON-protocol services answer 400 AccessDeniedException; Query and S3 answer 403 AccessDenied.
+        throw new AwsError(
+          routed.flavor === 'json'
+            ? { code: 'AccessDeniedException', message: accessDeniedMessage(arn, action, target.ARN, reason), status: 400 }
+            : {
+                code: 'AccessDenied',
+                message: routed.flavor === 's3' ? 'Access Denied' : accessDeniedMessage(arn, action, target.ARN, reason),
+                status: 403,
+              },
+        );
+      }
+    }
+  }
+
+  private routeUnsigned(req: WireRequest): RoutedService {
+    const target = req.headers['x-amz-target'];
+    if (target) {
+      const dot = target.lastIndexOf('.');
+      const routed = this.byTargetPrefix.get(target.slice(0, dot));
+      if (routed) return routed;
+    }
+    return this.fallback;
+  }
+
+  private renderError(routed: RoutedService, e: unknown, requestId: string): WireResponse {
+    const error = isAwsError(e) ? e : this.internal(e, 'request');
+    return routed.codec.encodeError(error, requestId);
+  }
+
+  private internal(e: unknown, operation: string): AwsError {
+    this.deps.logger.error({ err: e, operation }, 'operation failed');
+    return errors.internal();
+  }
+}
+
+function conditionContext(ctx: CallContext, arn: string): Record<string, string> {
+  const p = ctx.principal;
+  const context: Record<string, string> = {
+    'aws:SourceIp': ctx.sourceIp,
+    'aws:SecureTransport': String(ctx.secureTransport),
+    'aws:CurrentTime': new Date(ctx.now).toISOString(),
+    'aws:EpochTime': String(Math.floor(ctx.now / 1000)),
+    // For a role session, IAM's aws:PrincipalArn is the role, not the session.
+    'aws:PrincipalArn':
+      p.type === 'AssumedRole' ? `arn:aws:iam::${p.accountId}:role${p.rolePath}${p.roleName}` : arn,
+    'aws:PrincipalAccount': p.accountId,
+    'aws:PrincipalType': p.type === 'IAMUser' ? 'User' : p.type === 'Root' ? 'Account' : p.type,
+    'aws:RequestedRegion': ctx.region,
+    'aws:UserAgent': ctx.userAgent,
+  };
+  if (p.type === 'IAMUser') {
+    context['aws:username'] = p.userName;
+    context['aws:userid'] = p.userId;
+  } else if (p.type === 'AssumedRole') {
+    context['aws:userid'] = `${p.roleId}:${p.sessionName}`;
+  } else if (p.type === 'Root') {
+    context['aws:userid'] = p.accountId;
+  }
+  return context;
+}
+
+/**
+ * The signature checks speak the Query/S3 dialect; JSON-protocol services name the same
+ * failures with an `Exception` suffix and answer 400.
+ */
+function authErrorFor(flavor: Flavor, e: unknown): unknown {
+  if (flavor !== 'json' || !isAwsError(e)) return e;
+  const renamed: Record<string, string> = {
+    SignatureDoesNotMatch: 'InvalidSignatureException',
+    IncompleteSignature: 'IncompleteSignatureException',
+    InvalidArgument: 'IncompleteSignatureException',
+  };
+  const code = renamed[e.code];
+  return code ? new AwsError({ code, message: e.message, status: 400 }) : e;
+}
+
+function missingToken(flavor: Flavor): AwsError {
+  if (flavor === 's3') return errors.accessDenied('Access Denied');
+  if (flavor === 'json') return new AwsError({ code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token', status: 400 });
+  return errors.missingAuthenticationToken();
+}
+
+function unknownKey(flavor: Flavor): AwsError {
+  if (flavor === 's3') {
+    return new AwsError({ code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.', status: 403 });
+  }
+  return flavor === 'json' ? errors.unrecognizedClient() : errors.invalidClientTokenId();
+}
+
+function expiredToken(flavor: Flavor): AwsError {
+  if (flavor === 'json') return new AwsError({ code: 'ExpiredTokenException', message: 'The security token included in the request is expired', status: 400 });
+  if (flavor === 's3') return new AwsError({ code: 'ExpiredToken', message: 'The provided token has expired.', status: 400 });
+  return errors.expiredToken();
+}
+
+function unknownService(signingName: string): AwsError {
+  return new AwsError({
+    code: 'UnknownService',
+    message: `Cairn does not serve the service with signing name '${signingName}'.`,
+    status: 400,
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * The contract every AWS API that Cairn serves implements. A service is its botocore
+ * model plus one {@link OperationSpec} per operation it serves; the request pipeline
+ * (server/pipeline.ts) does protocol decoding, authentication, validation against the
+ * model, authorization and recording, so an operation only does its own work.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { EventCategory, RecordResource } from '../audit/record.js';
+import type { ServiceModel } from '../wire/model.js';
+
+/** What a call knows about itself, handed to every operation. */
+export interface CallContext {
+  requestId: string;
+  principal: Principal;
+  /** The account whose resources the call acts on (the principal's account). */
+  accountId: string;
+  region: string;
+  sourceIp: string;
+  userAgent: string;
+  /** The request's time by the injected clock (ms since epoch). */
+  now: number;
+  secureTransport: boolean;
+}
+
+export type { EventCategory, RecordResource } from '../audit/record.js';
+
+export interface OperationSpec {
+  readOnly: boolean;
+  category: EventCategory;
+  /**
+   * The IAM action checked before the operation runs, `<prefix>:<Operation>` by default;
+   * `null` for calls IAM never denies (sts:GetCallerIdentity).
+   */
+  action?: string | null;
+  /** ARNs the action is authorized against (`*` when omitted); also the record's `resources`. */
+  resources?: (input: Record<string, unknown>, ctx: CallContext) => RecordResource[];
+  handle: (input: Record<string, unknown>, ctx: CallContext) => Promise<Record<string, unknown>>;
+  /** The record's `requestParameters`; by default the input with camelCase keys and secrets removed. */
+  recordRequest?: (input: Record<string, unknown>) => unknown;
+  /** The record's `responseElements`; by default null for read-only calls, else the output reshaped like the input. */
+  recordResponse?: (output: Record<string, unknown>) => unknown;
+}
+
+export interface ServiceDefinition {
+  /** The model file's name under src/models (`cloudtrail`, `iam`...). */
+  modelName: string;
+  /** The SigV4 signing name clients put in the credential scope. */
+  signingName: string;
+  /** The IAM action prefix (`cloudtrail`, `iam`, `sts`, `s3`). */
+  actionPrefix: string;
+  /** The record's `eventSource`, e.g. `cloudtrail.amazonaws.com`. */
+  eventSource: string;
+  /** Services whose resources are global (IAM, STS's GetCallerIdentity...) record `us-east-1`. */
+  globalRegion?: string;
+  model: ServiceModel;
+  operations: Readonly<Record<string, OperationSpec>>;
+}

@@ -1,0 +1,50 @@
+/**
+ * The embedded state database: one SQLite file (`<dataDir>/state.db`, WAL mode) shared by
+ * the capabilities' stores (accounts and IAM, trails, ...). Each store owns its tables
+ * and brings its own migrations; {@link migrate} applies them once, in order.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type SqliteDatabase = Database.Database;
+
+/** Opens (creating if needed) the state database under `dataDir`; `:memory:` for tests. */
+export function openStateDatabase(dataDir: string): SqliteDatabase {
+  if (dataDir === ':memory:') return configure(new Database(':memory:'));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return configure(new Database(join(dataDir, 'state.db')));
+}
+
+function configure(db: SqliteDatabase): SqliteDatabase {
+  db.pragma('journal_mode = WAL');
+  // State changes are rare next to events; FULL keeps a created user or key across power loss.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.exec('CREATE TABLE IF NOT EXISTS migrations (store TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (store, version))');
+  return db;
+}
+
+/**
+ * Applies a store's migrations that have not run yet, each in its own transaction.
+ *
+ * @example
+ * migrate(db, 'iam', ['CREATE TABLE users (...)', 'CREATE INDEX ...']);
+ */
+export function migrate(db: SqliteDatabase, store: string, steps: readonly string[]): void {
+  const done = new Set(
+    db
+      .prepare<[string], { version: number }>('SELECT version FROM migrations WHERE store = ?')
+      .all(store)
+      .map((r) => r.version),
+  );
+  steps.forEach((sql, index) => {
+    const version = index + 1;
+    if (done.has(version)) return;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO migrations (store, version) VALUES (?, ?)').run(store, version);
+    })();
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * Test support: a real Cairn server on 127.0.0.1 (in-process, on a free port, in a
+ * temporary data directory) and runners for the stock AWS CLI and boto3 pointed at it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../../src/app.js';
+import { systemClock, type Clock } from '../../src/platform/clock.js';
+import { defaultServerConfig, type ServerConfig } from '../../src/platform/config.js';
+import { cryptoRandom } from '../../src/platform/ids.js';
+import { silentLogger } from '../../src/platform/logger.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface TestCairn {
+  server: RunningServer;
+  endpoint: string;
+  root: Credentials;
+  /** Environment for AWS clients as `cairn env` would set it, optionally with other credentials. */
+  env(creds?: Credentials, region?: string): NodeJS.ProcessEnv;
+  /** Runs `aws <args>` (the stock AWS CLI) against the server; resolves even on failure. */
+  aws(args: string[], creds?: Credentials, region?: string): Promise<CliResult>;
+  /** Like {@link aws} but parses stdout as JSON and fails the test on a non-zero exit. */
+  awsJson<T = Record<string, unknown>>(args: string[], creds?: Credentials, region?: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export function tempDir(prefix = 'cairn-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export async function startCairn(opts: { clock?: Clock; config?: Partial<ServerConfig>; dataDir?: string } = {}): Promise<TestCairn> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const server = await startServer(
+    { ...defaultServerConfig, dataDir, port: 0, logLevel: 'silent', ...opts.config },
+    { clock: opts.clock ?? systemClock, random: cryptoRandom, logger: silentLogger() },
+  );
+  const root: Credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
+  const env = (creds: Credentials = root, region = 'us-east-1'): NodeJS.ProcessEnv => {
+    const e: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: dataDir,
+      AWS_ACCESS_KEY_ID: creds.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ENDPOINT_URL: server.endpoint,
+      AWS_CONFIG_FILE: join(dataDir, 'no-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dataDir, 'no-credentials'),
+      AWS_MAX_ATTEMPTS: '1',
+      AWS_RETRY_MODE: 'standard',
+      AWS_PAGER: '',
+    };
+    if (creds.sessionToken) e.AWS_SESSION_TOKEN = creds.sessionToken;
+    return e;
+  };
+  const aws = (args: string[], creds?: Credentials, region?: string): Promise<CliResult> =>
+    run('aws', args, env(creds, region));
+  return {
+    server,
+    endpoint: server.endpoint,
+    root,
+    env,
+    aws,
+    async awsJson<T>(args: string[], creds?: Credentials, region?: string): Promise<T> {
+      const result = await aws([...args, '--output', 'json'], creds, region);
+      if (result.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+      return (result.stdout.trim() ? JSON.parse(result.stdout) : {}) as T;
+    },
+    async stop() {
+      await server.stop();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
