@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { signRequest } from '../test/support/sign.js';
 import { tempDir } from '../test/support/cairn.js';
 import { cairnBin } from '../test/support/process.js';
-import { peakRssMiB, report, runLoad, startMoto, type PreparedRequest } from './support.js';
+import { peakRssMiB, report, runLoad, runLoadPerConnection, startMoto, type PreparedRequest } from './support.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 32;
@@ -84,15 +84,20 @@ export async function run(): Promise<void> {
       // Warm up, then measure.
       await runLoad({ url: address.endpoint, requests: cairnRequests, connections: CONNECTIONS, durationSeconds: 2 });
       const cairn = await runLoad({ url: address.endpoint, requests: cairnRequests, connections: CONNECTIONS, durationSeconds: DURATION });
+      // Peer comparison: the same requests, one connection each, 8 at a time, to both servers.
       const motoRequests = await w.prepare(moto.endpoint, { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x'.repeat(40) });
-      const peer = await runLoad({ url: moto.endpoint, requests: motoRequests, connections: CONNECTIONS, durationSeconds: Math.min(DURATION, 5) });
+      const peerRun = { concurrency: 8, durationSeconds: Math.min(DURATION, 5) };
+      const cairnSame = await runLoadPerConnection({ url: address.endpoint, requests: cairnRequests, ...peerRun });
+      const peer = await runLoadPerConnection({ url: moto.endpoint, requests: motoRequests, ...peerRun });
       report(w.name, {
         'cairn calls/s (verified + recorded)': cairn.requestsPerSecond,
         'cairn p50 / p99 latency (ms)': `${cairn.p50Ms} / ${cairn.p99Ms}`,
         'cairn non-2xx / errors': `${cairn.non2xx} / ${cairn.errors}`,
-        'moto_server calls/s (no auth, no record)': peer.requestsPerSecond,
-        'moto_server p50 / p99 latency (ms)': `${peer.p50Ms} / ${peer.p99Ms}`,
-        'ratio cairn / moto': (cairn.requestsPerSecond / Math.max(1, peer.requestsPerSecond)).toFixed(1),
+        'new connection per call, 8 at a time:': '',
+        '  cairn calls/s': cairnSame.requestsPerSecond,
+        '  moto_server calls/s (no auth, no record)': peer.requestsPerSecond,
+        '  moto_server p50 / p99 latency (ms)': `${peer.p50Ms} / ${peer.p99Ms}`,
+        '  ratio cairn / moto': (cairnSame.requestsPerSecond / Math.max(1, peer.requestsPerSecond)).toFixed(1),
       });
     }
     report('Cairn server memory', { 'peak RSS (MiB)': peakRssMiB(child.pid) });

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 
@@ -93,4 +94,69 @@ export async function runLoad(opts: {
 export function report(title: string, rows: Record<string, string | number>): void {
   console.log(`\n## ${title}`);
   for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(42)} ${v}`);
+}
+
+/**
+ * A plain load loop with one new connection per request (`connection: close`), for peers
+ * such as moto_server whose HTTP server stalls under autocannon's keep-alive pipelining.
+ * Used for both sides of a peer comparison so the two figures share one method.
+ */
+export async function runLoadPerConnection(opts: {
+  url: string;
+  requests: PreparedRequest[];
+  concurrency: number;
+  durationSeconds: number;
+}): Promise<LoadResult> {
+  const target = new URL(opts.url);
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const deadline = Date.now() + opts.durationSeconds * 1000;
+  const one = (r: PreparedRequest): Promise<void> =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const req = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: r.method,
+          path: r.path,
+          agent: false,
+          headers: { ...r.headers, connection: 'close', ...(r.body ? { 'content-length': Buffer.byteLength(r.body) } : {}) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if ((res.statusCode ?? 0) >= 300) non2xx++;
+            latencies.push(performance.now() - started);
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(r.body);
+    });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (Date.now() < deadline) {
+      const r = opts.requests[next++ % opts.requests.length];
+      if (r) await one(r);
+    }
+  };
+  const started = Date.now();
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  const seconds = (Date.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  return {
+    requestsPerSecond: Math.round(latencies.length / seconds),
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    total: latencies.length,
+    non2xx,
+    errors,
+  };
 }

@@ -589,7 +589,25 @@ function hexBytes(text: string): string {
  * verification is synchronous so the request pipeline can stay so; the tests check that
  * both agree.
  */
+// Signing keys change once a day per key, region and service; deriving one costs four
+// HMACs, so recent ones are kept (bounded, oldest evicted first).
+const signingKeys = new Map<string, Buffer>();
+const SIGNING_KEY_CACHE_SIZE = 1024;
+
 function deriveSigningKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+  const cacheKey = `${secretAccessKey}\n${date}\n${region}\n${service}`;
+  const cached = signingKeys.get(cacheKey);
+  if (cached) return cached;
+  const derived = computeSigningKey(secretAccessKey, date, region, service);
+  if (signingKeys.size >= SIGNING_KEY_CACHE_SIZE) {
+    const oldest = signingKeys.keys().next().value;
+    if (oldest !== undefined) signingKeys.delete(oldest);
+  }
+  signingKeys.set(cacheKey, derived);
+  return derived;
+}
+
+function computeSigningKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
   let key: Buffer = Buffer.from(`AWS4${secretAccessKey}`, 'utf8');
   for (const part of [date, region, service, KEY_TYPE_IDENTIFIER]) {
     key = createHmac('sha256', key).update(part, 'utf8').digest();

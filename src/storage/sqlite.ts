@@ -48,3 +48,23 @@ export function migrate(db: SqliteDatabase, store: string, steps: readonly strin
     })();
   });
 }
+
+const statementCache = new WeakMap<SqliteDatabase, Map<string, Database.Statement>>();
+
+/**
+ * A prepared statement for `sql`, prepared once per database and reused: preparing costs
+ * more than running a small query, and stores run theirs on hot paths.
+ */
+export function statement<P extends unknown[] = unknown[], R = unknown>(db: SqliteDatabase, sql: string): Database.Statement<P, R> {
+  let cache = statementCache.get(db);
+  if (!cache) {
+    cache = new Map();
+    statementCache.set(db, cache);
+  }
+  let stmt = cache.get(sql);
+  if (!stmt) {
+    stmt = db.prepare(sql);
+    cache.set(sql, stmt);
+  }
+  return stmt as Database.Statement<P, R>;
+}

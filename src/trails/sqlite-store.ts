@@ -5,7 +5,7 @@
  * with) an owner's configuration change.
  */
 import type { SqliteDatabase } from '../storage/sqlite.js';
-import { migrate } from '../storage/sqlite.js';
+import { migrate, statement } from '../storage/sqlite.js';
 import type { TrailConfig, TrailKey, TrailRecord, TrailStatus, TrailStore } from './store.js';
 
 const MIGRATIONS: readonly string[] = [
@@ -54,30 +54,27 @@ export class SqliteTrailStore implements TrailStore {
   }
 
   find(key: TrailKey): TrailRecord | undefined {
-    const row = this.db
-      .prepare<[string, string, string], TrailRow>('SELECT * FROM trails WHERE account_id = ? AND home_region = ? AND name = ?')
+    const row = statement<[string, string, string], TrailRow>(this.db, 'SELECT * FROM trails WHERE account_id = ? AND home_region = ? AND name = ?')
       .get(key.accountId, key.homeRegion, key.name);
     return row ? toRecord(row) : undefined;
   }
 
   listForAccount(accountId: string): TrailRecord[] {
-    return this.db
-      .prepare<[string], TrailRow>('SELECT * FROM trails WHERE account_id = ? ORDER BY name, home_region')
+    return statement<[string], TrailRow>(this.db, 'SELECT * FROM trails WHERE account_id = ? ORDER BY name, home_region')
       .all(accountId)
       .map(toRecord);
   }
 
   listLogging(): TrailRecord[] {
-    return this.db
-      .prepare<[], TrailRow>('SELECT * FROM trails WHERE is_logging = 1 ORDER BY account_id, home_region, name')
+    return statement<[], TrailRow>(this.db, 'SELECT * FROM trails WHERE is_logging = 1 ORDER BY account_id, home_region, name')
       .all()
       .map(toRecord);
   }
 
   insert(trail: TrailRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO trails (account_id, home_region, name, trail_arn, is_logging, config, status, created_at)
+    statement(
+      this.db,
+      `INSERT INTO trails (account_id, home_region, name, trail_arn, is_logging, config, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
@@ -93,20 +90,17 @@ export class SqliteTrailStore implements TrailStore {
   }
 
   putConfig(key: TrailKey, config: TrailConfig): void {
-    this.db
-      .prepare('UPDATE trails SET config = ? WHERE account_id = ? AND home_region = ? AND name = ?')
+    statement(this.db, 'UPDATE trails SET config = ? WHERE account_id = ? AND home_region = ? AND name = ?')
       .run(JSON.stringify(config), key.accountId, key.homeRegion, key.name);
   }
 
   putStatus(key: TrailKey, status: TrailStatus): void {
-    this.db
-      .prepare('UPDATE trails SET status = ?, is_logging = ? WHERE account_id = ? AND home_region = ? AND name = ?')
+    statement(this.db, 'UPDATE trails SET status = ?, is_logging = ? WHERE account_id = ? AND home_region = ? AND name = ?')
       .run(JSON.stringify(status), status.isLogging ? 1 : 0, key.accountId, key.homeRegion, key.name);
   }
 
   remove(key: TrailKey): void {
-    this.db
-      .prepare('DELETE FROM trails WHERE account_id = ? AND home_region = ? AND name = ?')
+    statement(this.db, 'DELETE FROM trails WHERE account_id = ? AND home_region = ? AND name = ?')
       .run(key.accountId, key.homeRegion, key.name);
   }
 
