@@ -4,10 +4,14 @@
  * returned so the CLI (and tests) can start and stop it.
  */
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openSqliteEventLog } from './eventlog/sqlite-eventlog.js';
 import { Identities } from './iam/identities.js';
 import { SqliteIdentityStore } from './iam/sqlite-store.js';
+import { EmbeddedObjectStore } from './objectstore/embedded.js';
+import { loadOrCreateMasterKey } from './kms/crypto.js';
+import { Kms } from './kms/kms.js';
+import { SqliteKmsStore } from './kms/sqlite-store.js';
 import type { Clock } from './platform/clock.js';
 import type { ServerConfig } from './platform/config.js';
 import type { RandomSource } from './platform/ids.js';
@@ -17,6 +21,8 @@ import { RequestPipeline } from './server/pipeline.js';
 import { writeCredentialsFile, writeServerAddress } from './server/datadir.js';
 import { cloudtrailService } from './services/cloudtrail/index.js';
 import { iamService } from './services/iam/index.js';
+import { s3Service } from './services/s3/index.js';
+import { kmsService } from './services/kms/index.js';
 import { stsService } from './services/sts/index.js';
 import { openStateDatabase } from './storage/sqlite.js';
 import { Trails } from './trails/trails.js';
@@ -53,13 +59,44 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   if (account.created) logger.info({ accountId: account.accountId }, 'created the management account');
 
   const { log: eventLog } = await openSqliteEventLog({ dataDir });
-  const trails = new Trails({ store: new SqliteTrailStore(db), clock: deps.clock });
+  const objects = await EmbeddedObjectStore.open({
+    dir: join(dataDir, 'objects'),
+    clock: deps.clock,
+    random: deps.random,
+    defaultOwner: account.accountId,
+  });
+  const kms = new Kms({
+    store: new SqliteKmsStore(db),
+    clock: deps.clock,
+    random: deps.random,
+    masterKey: loadOrCreateMasterKey(dataDir, deps.random),
+  });
+  const trails = new Trails({
+    store: new SqliteTrailStore(db),
+    clock: deps.clock,
+    bucketExists: async (_accountId, bucket) => (await objects.headBucket(bucket)) !== undefined,
+    // A trail's KmsKeyId is stored as the key's ARN; the region is the ARN's own.
+    resolveKmsKey: async (accountId, arn) => kms.resolveKeyArn(accountId, arn.split(':')[3] ?? '', arn),
+  });
+  // Keys whose deletion waiting period has ended are deleted once a minute.
+  const purgeKeys = (): void => {
+    try {
+      for (const key of kms.purgeDue(deps.clock.now())) logger.info({ keyArn: key.arn }, 'deleted KMS key');
+    } catch (e) {
+      logger.error({ err: e }, 'KMS key deletion failed');
+    }
+  };
+  purgeKeys();
+  const purgeTimer = setInterval(purgeKeys, 60_000);
+  purgeTimer.unref();
 
   const pipeline = new RequestPipeline({
     services: [
       cloudtrailService({ trails }),
       iamService({ identities }),
       stsService({ identities }),
+      s3Service({ store: objects }),
+      kmsService({ kms, policies: identities }),
     ],
     credentials: identities,
     policies: identities,
@@ -67,6 +104,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     clock: deps.clock,
     random: deps.random,
     logger: logger.child({ component: 'pipeline' }),
+    serverHosts: [config.host],
   });
 
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
@@ -86,8 +124,10 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     dataDir,
     stop() {
       stopping ??= (async () => {
+        clearInterval(purgeTimer);
         await listener.close();
         await eventLog.close();
+        await objects.close();
         db.close();
         logger.info('cairn stopped');
       })();

@@ -15,6 +15,7 @@ beforeAll(async () => {
   cairn = await startCairn();
   accountId = cairn.server.accountId;
   arn = `arn:aws:cloudtrail:us-east-1:${accountId}:trail/main`;
+  await cairn.awsJson(['s3api', 'create-bucket', '--bucket', 'audit-logs']);
 });
 afterAll(async () => {
   await cairn.stop();
@@ -67,6 +68,8 @@ describe('aws cloudtrail, trails', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('InvalidTrailNameException');
     expect(bad.stderr).toContain('Trail name too short. Minimum allowed length: 3 characters.');
+    const noBucket = await cairn.aws(['cloudtrail', 'create-trail', '--name', 'orphan', '--s3-bucket-name', 'no-such-bucket']);
+    expect(noBucket.stderr).toContain('S3BucketDoesNotExistException');
     const missing = await cairn.aws(['cloudtrail', 'get-trail-status', '--name', 'nope']);
     expect(missing.stderr).toContain(`TrailNotFoundException`);
     expect(missing.stderr).toContain(`Unknown trail: arn:aws:cloudtrail:us-east-1:${accountId}:trail/nope for the user: ${accountId}`);

@@ -9,14 +9,15 @@ import { parseSigV4, verifySigV4, type SigV4Claim } from '../auth/sigv4.js';
 import { decodeAwsChunked } from '../auth/chunked.js';
 import { accessDeniedMessage, evaluate, type PolicyDocument } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
-import { principalArn } from '../auth/principal.js';
 import { buildCallRecord, recordUsername, type TlsDetails } from '../audit/record.js';
 import type { EventLog } from '../eventlog/eventlog.js';
 import type { Clock } from '../platform/clock.js';
 import { AwsError, errors, isAwsError } from '../platform/errors.js';
 import type { RandomSource } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
-import type { CallContext, OperationSpec, RecordResource, ServiceDefinition } from '../services/service.js';
+import { authzPrincipal, globalConditionContext } from '../services/authz.js';
+import { recordNotes, type CallContext, type OperationSpec, type RecordResource, type ServiceDefinition } from '../services/service.js';
+import { toPathStyle } from '../services/s3/addressing.js';
 import { codecFor, type ProtocolCodec, type WireRequest, type WireResponse } from '../wire/protocol.js';
 import { toRecordShape } from '../wire/record-shape.js';
 import { validateInput } from '../wire/validate.js';
@@ -32,12 +33,18 @@ export interface ResolvedKey {
 
 export interface PipelineDeps {
   services: readonly ServiceDefinition[];
-  credentials: { resolveAccessKey(accessKeyId: string): ResolvedKey | undefined };
+  credentials: {
+    resolveAccessKey(accessKeyId: string): ResolvedKey | undefined;
+    /** Feeds IAM's GetAccessKeyLastUsed; cheap to call on every request. */
+    noteAccessKeyUsed(accessKeyId: string, use: { serviceName: string; region: string }): void;
+  };
   policies: { identityPolicies(principal: Principal): PolicyDocument[] };
   eventLog: Pick<EventLog, 'append'>;
   clock: Clock;
   random: RandomSource;
   logger: Logger;
+  /** Host names of this server, under which `<bucket>.<host>` addresses an S3 bucket. */
+  serverHosts?: readonly string[];
 }
 
 /** Facts about the connection a request came on. */
@@ -100,6 +107,7 @@ export class RequestPipeline {
 
     let principal: Principal;
     let body = req.body;
+    let trailers: Record<string, string> = {};
     try {
       const key = this.deps.credentials.resolveAccessKey(claim.accessKeyId);
       if (!key || !key.active) throw unknownKey(routed.flavor);
@@ -108,15 +116,21 @@ export class RequestPipeline {
         if (claim.sessionToken !== key.sessionToken) throw unknownKey(routed.flavor);
         if (key.expiresAt !== undefined && key.expiresAt <= now) throw expiredToken(routed.flavor);
       }
-      if (verified.payloadMode.startsWith('streaming')) body = decodeAwsChunked(req.body, verified).payload;
+      if (verified.payloadMode.startsWith('streaming')) ({ payload: body, trailers } = decodeAwsChunked(req.body, verified));
       principal = key.principal;
+      this.deps.credentials.noteAccessKeyUsed(claim.accessKeyId, { serviceName: routed.def.signingName, region: claim.region });
     } catch (e) {
       return this.renderError(routed, authErrorFor(routed.flavor, e), requestId);
     }
 
+    // Trailing checksums of aws-chunked bodies are read like the headers they stand for.
+    let call: WireRequest = { ...req, body, headers: { ...req.headers, ...trailers } };
+    // The signature covers the request as sent; routing needs S3's path style.
+    if (routed.def.signingName === 's3') call = toPathStyle(call, this.deps.serverHosts ?? []);
+
     let operation: string;
     try {
-      operation = routed.codec.operation(req);
+      operation = routed.codec.operation(call);
     } catch (e) {
       return this.renderError(routed, e, requestId);
     }
@@ -130,7 +144,7 @@ export class RequestPipeline {
       now,
       secureTransport: conn.tls !== undefined,
     };
-    return this.call(routed, operation, { ...req, body }, ctx, conn);
+    return this.call(routed, operation, call, ctx, conn);
   }
 
   private async call(
@@ -150,7 +164,7 @@ export class RequestPipeline {
       validateInput(routed.def.model, operation, input);
       if (!spec) throw errors.notImplemented(operation);
       resources = spec.resources?.(input, ctx) ?? [];
-      this.authorize(routed, spec, operation, resources, ctx);
+      this.authorize(routed, spec, operation, spec.authorizationResources?.(input, ctx) ?? resources, ctx);
       const output = await spec.handle(input, ctx);
       outcome = { output };
       response = routed.codec.encodeOutput(operation, output, ctx.requestId);
@@ -160,6 +174,8 @@ export class RequestPipeline {
       response = routed.codec.encodeError(error, ctx.requestId);
     }
 
+    const notes = 'output' in outcome ? recordNotes(outcome.output) : undefined;
+    if (notes?.resources) resources = [...resources, ...notes.resources];
     const readOnly = spec?.readOnly ?? /^(Get|List|Describe|Head|Lookup)/.test(operation);
     const eventId = this.deps.random.uuid();
     const recordText = buildCallRecord({
@@ -173,7 +189,11 @@ export class RequestPipeline {
       ...('error' in outcome ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
       requestParameters: spec?.recordRequest ? spec.recordRequest(input) : toRecordShape(input, { redact: REDACTED_MEMBERS }),
       responseElements:
-        'output' in outcome ? this.responseElements(spec, readOnly, outcome.output) : null,
+        notes && 'responseElements' in notes
+          ? notes.responseElements
+          : 'output' in outcome
+            ? this.responseElements(spec, readOnly, outcome.output)
+            : null,
       requestID: ctx.requestId,
       eventID: eventId,
       readOnly,
@@ -220,23 +240,18 @@ export class RequestPipeline {
   ): void {
     if (spec.action === null) return;
     const action = spec.action ?? `${routed.def.actionPrefix}:${operation}`;
-    const p = ctx.principal;
-    const arn = principalArn(p);
-    const identityPolicies = this.deps.policies.identityPolicies(p);
+    const principal = authzPrincipal(ctx.principal);
+    const arn = principal.arn;
+    const context = globalConditionContext(ctx);
+    const identityPolicies = this.deps.policies.identityPolicies(ctx.principal);
     const targets = resources.length > 0 ? resources : [{ ARN: '*', type: '' }];
     for (const target of targets) {
       const result = evaluate({
-        principal: {
-          arn,
-          accountId: p.accountId,
-          isRoot: p.type === 'Root',
-          ...(p.type === 'IAMUser' ? { username: p.userName, userId: p.userId } : {}),
-          ...(p.type === 'AssumedRole' ? { roleArn: `arn:aws:iam::${p.accountId}:role${p.rolePath}${p.roleName}` } : {}),
-        },
+        principal,
         action,
         resource: target.ARN,
         resourceAccountId: target.accountId ?? ctx.accountId,
-        context: conditionContext(ctx, arn),
+        context,
         identityPolicies,
       });
       if (result.decision !== 'Allow') {
@@ -274,32 +289,6 @@ export class RequestPipeline {
     this.deps.logger.error({ err: e, operation }, 'operation failed');
     return errors.internal();
   }
-}
-
-function conditionContext(ctx: CallContext, arn: string): Record<string, string> {
-  const p = ctx.principal;
-  const context: Record<string, string> = {
-    'aws:SourceIp': ctx.sourceIp,
-    'aws:SecureTransport': String(ctx.secureTransport),
-    'aws:CurrentTime': new Date(ctx.now).toISOString(),
-    'aws:EpochTime': String(Math.floor(ctx.now / 1000)),
-    // For a role session, IAM's aws:PrincipalArn is the role, not the session.
-    'aws:PrincipalArn':
-      p.type === 'AssumedRole' ? `arn:aws:iam::${p.accountId}:role${p.rolePath}${p.roleName}` : arn,
-    'aws:PrincipalAccount': p.accountId,
-    'aws:PrincipalType': p.type === 'IAMUser' ? 'User' : p.type === 'Root' ? 'Account' : p.type,
-    'aws:RequestedRegion': ctx.region,
-    'aws:UserAgent': ctx.userAgent,
-  };
-  if (p.type === 'IAMUser') {
-    context['aws:username'] = p.userName;
-    context['aws:userid'] = p.userId;
-  } else if (p.type === 'AssumedRole') {
-    context['aws:userid'] = `${p.roleId}:${p.sessionName}`;
-  } else if (p.type === 'Root') {
-    context['aws:userid'] = p.accountId;
-  }
-  return context;
 }
 
 /**

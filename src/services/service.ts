@@ -24,6 +24,29 @@ export interface CallContext {
 
 export type { EventCategory, RecordResource } from '../audit/record.js';
 
+/**
+ * What an operation tells its own CloudTrail record beyond the output: handlers that
+ * learn a record's details only while running (the key a CreateKey made, the key an
+ * alias pointed to before DeleteAlias) return them under this symbol key, which no
+ * codec serializes.
+ *
+ * @example
+ * return { KeyMetadata: shape, [RECORD]: { resources: [keyResource(key)] } };
+ */
+export const RECORD = Symbol('cloudtrail-record');
+
+export interface RecordNotes {
+  /** Replaces the record's `responseElements`. */
+  responseElements?: unknown;
+  /** Added to the record's `resources`. */
+  resources?: RecordResource[];
+}
+
+/** The notes an output carries, if any. */
+export function recordNotes(output: Record<string | symbol, unknown>): RecordNotes | undefined {
+  return output[RECORD] as RecordNotes | undefined;
+}
+
 export interface OperationSpec {
   readOnly: boolean;
   category: EventCategory;
@@ -34,6 +57,11 @@ export interface OperationSpec {
   action?: string | null;
   /** ARNs the action is authorized against (`*` when omitted); also the record's `resources`. */
   resources?: (input: Record<string, unknown>, ctx: CallContext) => RecordResource[];
+  /**
+   * When the ARNs IAM authorizes differ from the record's `resources` (S3 data events list
+   * the object and its bucket; S3 authorizes the object alone).
+   */
+  authorizationResources?: (input: Record<string, unknown>, ctx: CallContext) => RecordResource[];
   handle: (input: Record<string, unknown>, ctx: CallContext) => Promise<Record<string, unknown>>;
   /** The record's `requestParameters`; by default the input with camelCase keys and secrets removed. */
   recordRequest?: (input: Record<string, unknown>) => unknown;

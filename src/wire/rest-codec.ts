@@ -364,6 +364,9 @@ export class RestCodec implements ProtocolCodec {
       }
     }
 
+    // A ranged GET answers 206; the model has no status member for it.
+    if (this.isS3 && operation === 'GetObject' && output.ContentRange !== undefined) status = 206;
+
     const payloadName = shape.payload;
     if (payloadName) {
       const ref = shape.members[payloadName];

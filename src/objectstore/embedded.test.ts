@@ -1,0 +1,247 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../platform/clock.js';
+import { AwsError } from '../platform/errors.js';
+import { cryptoRandom } from '../platform/ids.js';
+import { objectStoreConformance } from './conformance.js';
+import { EmbeddedObjectStore } from './embedded.js';
+import type { ObjectEvent } from './store.js';
+
+objectStoreConformance('embedded', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-os-'));
+  const store = await EmbeddedObjectStore.open({ dir, clock: new ManualClock(Date.parse('2026-01-01T00:00:00Z')), random: cryptoRandom });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+const dirs: string[] = [];
+const stores: EmbeddedObjectStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function fresh(dir?: string): Promise<{ store: EmbeddedObjectStore; dir: string; clock: ManualClock }> {
+  const root = dir ?? mkdtempSync(join(tmpdir(), 'cairn-os-'));
+  if (!dir) dirs.push(root);
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const store = await EmbeddedObjectStore.open({ dir: root, clock, random: cryptoRandom, defaultOwner: '111111111111' });
+  stores.push(store);
+  return { store, dir: root, clock };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof AwsError ? e.code : String(e);
+  }
+  throw new Error('expected a failure');
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+describe('versioning', () => {
+  it('keeps every version when enabled, with delete markers and promotion', async () => {
+    const { store, clock } = await fresh();
+    await store.createBucket('vb-bucket');
+    await store.putBucketVersioning('vb-bucket', 'Enabled');
+    const v1 = await store.putObject('vb-bucket', 'k', Buffer.from('one'));
+    clock.advance(1000);
+    const v2 = await store.putObject('vb-bucket', 'k', Buffer.from('two'));
+    expect(v1.versionId).toBeDefined();
+    expect(v1.versionId).not.toBe(v2.versionId);
+    expect((await store.getObject('vb-bucket', 'k')).body.toString()).toBe('two');
+    expect((await store.getObject('vb-bucket', 'k', { versionId: v1.versionId ?? '' })).body.toString()).toBe('one');
+
+    const marker = await store.deleteObject('vb-bucket', 'k');
+    expect(marker.deleteMarker).toBe(true);
+    expect(await codeOf(store.getObject('vb-bucket', 'k'))).toBe('NoSuchKey');
+    expect(await codeOf(store.getObject('vb-bucket', 'k', { versionId: marker.versionId ?? '' }))).toBe('MethodNotAllowed');
+    expect((await store.listObjectsV2('vb-bucket')).objects).toEqual([]);
+
+    const versions = await store.listObjectVersions('vb-bucket');
+    expect(versions.versions.map((v) => [v.versionId, v.isLatest, v.deleteMarker])).toEqual([
+      [marker.versionId, true, true],
+      [v2.versionId, false, false],
+      [v1.versionId, false, false],
+    ]);
+
+    // Removing the marker brings the newest version back.
+    await store.deleteObject('vb-bucket', 'k', { versionId: marker.versionId ?? '' });
+    expect((await store.getObject('vb-bucket', 'k')).body.toString()).toBe('two');
+    await store.deleteObject('vb-bucket', 'k', { versionId: v2.versionId ?? '' });
+    expect((await store.getObject('vb-bucket', 'k')).body.toString()).toBe('one');
+    expect(await codeOf(store.getObject('vb-bucket', 'k', { versionId: v2.versionId ?? '' }))).toBe('NoSuchVersion');
+    expect(await codeOf(store.deleteBucket('vb-bucket'))).toBe('BucketNotEmpty');
+  });
+
+  it('replaces the null version when suspended and keeps older versions', async () => {
+    const { store, dir } = await fresh();
+    await store.createBucket('sb-bucket');
+    const unversioned = await store.putObject('sb-bucket', 'k', Buffer.from('null-1'));
+    expect(unversioned.versionId).toBeUndefined();
+    await store.putBucketVersioning('sb-bucket', 'Enabled');
+    const kept = await store.putObject('sb-bucket', 'k', Buffer.from('kept'));
+    await store.putBucketVersioning('sb-bucket', 'Suspended');
+    const n2 = await store.putObject('sb-bucket', 'k', Buffer.from('null-2'));
+    expect(n2.versionId).toBe('null');
+    const n3 = await store.putObject('sb-bucket', 'k', Buffer.from('null-3'));
+    expect(n3.versionId).toBe('null');
+    const ids = (await store.listObjectVersions('sb-bucket')).versions.map((v) => v.versionId);
+    expect(ids).toEqual(['null', kept.versionId]);
+    expect((await store.getObject('sb-bucket', 'k', { versionId: 'null' })).body.toString()).toBe('null-3');
+    // Replaced null versions leave no bytes behind.
+    expect(filesUnder(join(dir, 'blobs'))).toHaveLength(2);
+    const marker = await store.deleteObject('sb-bucket', 'k');
+    expect(marker).toEqual({ versionId: 'null', deleteMarker: true });
+    expect(filesUnder(join(dir, 'blobs'))).toHaveLength(1);
+  });
+
+  it('pages through versions with key and version-id markers', async () => {
+    const { store } = await fresh();
+    await store.createBucket('pv-bucket');
+    await store.putBucketVersioning('pv-bucket', 'Enabled');
+    for (const key of ['a', 'b']) for (let i = 0; i < 3; i++) await store.putObject('pv-bucket', key, Buffer.from(`${key}${i}`));
+    const seen: string[] = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const page = await store.listObjectVersions('pv-bucket', { maxKeys: 2, ...(keyMarker ? { keyMarker } : {}), ...(versionIdMarker ? { versionIdMarker } : {}) });
+      seen.push(...page.versions.map((v) => `${v.key}:${v.size}:${v.isLatest}`));
+      if (!page.isTruncated) break;
+      keyMarker = page.nextKeyMarker;
+      versionIdMarker = page.nextVersionIdMarker;
+    }
+    expect(seen).toEqual(['a:2:true', 'a:2:false', 'a:2:false', 'b:2:true', 'b:2:false', 'b:2:false']);
+  });
+});
+
+describe('hooks', () => {
+  it('a guard can refuse deleting a version, atomically', async () => {
+    const { store } = await fresh();
+    await store.createBucket('locked');
+    await store.putBucketVersioning('locked', 'Enabled');
+    const v = await store.putObject('locked', 'k', Buffer.from('x'), { attributes: { retainUntil: '2099-01-01' } });
+    store.use({
+      beforeDeleteVersion: ({ version }) => {
+        if (version.attributes.retainUntil) throw new AwsError({ code: 'AccessDenied', message: 'Access Denied', status: 403 });
+      },
+    });
+    expect(await codeOf(store.deleteObject('locked', 'k', { versionId: v.versionId ?? '' }))).toBe('AccessDenied');
+    expect((await store.getObject('locked', 'k')).body.toString()).toBe('x');
+    // A delete marker is not a version deletion.
+    expect((await store.deleteObject('locked', 'k')).deleteMarker).toBe(true);
+  });
+
+  it('an at-rest transform seals every segment and reads open them, ranges included', async () => {
+    const { store, dir } = await fresh();
+    const xor = (b: Buffer): Buffer => Buffer.from(b.map((c) => c ^ 0x5a));
+    store.use({
+      atRest: {
+        seal: async ({ plaintext }) => ({ bytes: xor(plaintext), attributes: { alg: 'xor' } }),
+        open: async ({ sealed, attributes }) => {
+          expect(attributes.alg).toBe('xor');
+          return xor(sealed);
+        },
+      },
+    });
+    await store.createBucket('enc-bucket');
+    await store.putObject('enc-bucket', 'secret', Buffer.from('plain text here'));
+    const stored = filesUnder(join(dir, 'blobs'));
+    expect(stored).toHaveLength(1);
+    expect((await store.getObject('enc-bucket', 'secret')).body.toString()).toBe('plain text here');
+    expect((await store.getObject('enc-bucket', 'secret', { range: { start: 6, end: 9 } })).body.toString()).toBe('text');
+  });
+
+  it('reports committed changes with S3 event names and increasing sequencers', async () => {
+    const { store } = await fresh();
+    const events: ObjectEvent[] = [];
+    store.use({ afterCommit: (e) => events.push(e) });
+    await store.createBucket('ev-bucket');
+    await store.putObject('ev-bucket', 'k', Buffer.from('x'));
+    await store.putObject('ev-bucket', 'k', Buffer.from('y'), { origin: 'Copy' });
+    await store.deleteObject('ev-bucket', 'k');
+    expect(events.map((e) => e.eventName)).toEqual(['ObjectCreated:Put', 'ObjectCreated:Copy', 'ObjectRemoved:Delete']);
+    const seqs = events.map((e) => e.sequencer);
+    expect([...seqs].sort()).toEqual(seqs);
+  });
+});
+
+describe('files on disk', () => {
+  it('names files by id only: hostile keys write nothing outside the store', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'cairn-os-parent-'));
+    dirs.push(parent);
+    const { store, dir } = await fresh(join(parent, 'objects'));
+    await store.createBucket('hostile');
+    for (const key of ['../../escape', '/abs/path', '..', 'a/../../b', '\\..\\win']) await store.putObject('hostile', key, Buffer.from(key));
+    expect(readdirSync(parent)).toEqual(['objects']);
+    for (const f of filesUnder(dir)) {
+      const rel = f.slice(dir.length + 1);
+      expect(rel).toMatch(/^(objects\.db(-wal|-shm)?|blobs\/[0-9a-f]{2}\/[0-9a-f]{32})$/);
+    }
+    expect(await codeOf(store.putObject('hostile', 'nul\u0000key', Buffer.from('x')))).toBe('InvalidArgument');
+    expect(await codeOf(store.putObject('hostile', 'lone\ud800', Buffer.from('x')))).toBe('InvalidArgument');
+  });
+
+  it('sweeps orphaned blobs and interrupted writes when it opens', async () => {
+    const { store, dir } = await fresh();
+    await store.createBucket('sweep');
+    await store.putObject('sweep', 'kept', Buffer.from('kept'));
+    await store.close();
+    const orphan = 'ab'.repeat(16);
+    mkdirSync(join(dir, 'blobs', 'ab'), { recursive: true });
+    writeFileSync(join(dir, 'blobs', orphan.slice(0, 2), orphan), 'orphan', { flag: 'w' });
+    writeFileSync(join(dir, 'tmp', 'half-written'), 'x');
+    const reopened = await fresh(dir);
+    expect(filesUnder(join(dir, 'blobs'))).toHaveLength(1);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect((await reopened.store.getObject('sweep', 'kept')).body.toString()).toBe('kept');
+  });
+});
+
+describe('bucket ownership', () => {
+  it('a name another account holds is BucketAlreadyExists', async () => {
+    const { store } = await fresh();
+    await store.createBucket('shared-name', { owner: '111111111111' });
+    expect(await codeOf(store.createBucket('shared-name', { owner: '222222222222' }))).toBe('BucketAlreadyExists');
+    expect(await codeOf(store.createBucket('shared-name', { owner: '111111111111' }))).toBe('BucketAlreadyOwnedByYou');
+    expect((await store.listBuckets('222222222222')).map((b) => b.name)).toEqual([]);
+  });
+});
+
+describe('multipart listing and checksums', () => {
+  it('lists uploads and parts, and builds a composite checksum', async () => {
+    const { store } = await fresh();
+    await store.createBucket('mp-bucket');
+    const a = await store.createMultipartUpload('mp-bucket', 'dir/a', { checksumAlgorithm: 'CRC32' });
+    const b = await store.createMultipartUpload('mp-bucket', 'dir/b');
+    await store.createMultipartUpload('mp-bucket', 'top');
+    const uploads = await store.listMultipartUploads('mp-bucket', { prefix: 'dir/' });
+    expect(uploads.uploads.map((u) => u.key)).toEqual(['dir/a', 'dir/b']);
+    const rolled = await store.listMultipartUploads('mp-bucket', { delimiter: '/' });
+    expect(rolled.commonPrefixes).toEqual(['dir/']);
+    expect(rolled.uploads.map((u) => u.key)).toEqual(['top']);
+
+    const p1 = await store.uploadPart('mp-bucket', 'dir/a', a.uploadId, 1, Buffer.from('part one'));
+    expect(p1.checksum?.algorithm).toBe('CRC32');
+    const parts = await store.listParts('mp-bucket', 'dir/a', a.uploadId);
+    expect(parts.parts.map((p) => [p.partNumber, p.size])).toEqual([[1, 8]]);
+    const done = await store.completeMultipartUpload('mp-bucket', 'dir/a', a.uploadId, [{ partNumber: 1, etag: p1.etag }]);
+    expect(done.checksum).toMatchObject({ algorithm: 'CRC32', type: 'COMPOSITE' });
+    expect(done.checksum?.value).toMatch(/-1$/);
+    await store.abortMultipartUpload('mp-bucket', 'dir/b', b.uploadId);
+    expect((await store.listMultipartUploads('mp-bucket')).uploads.map((u) => u.key)).toEqual(['top']);
+  });
+});
