@@ -164,7 +164,7 @@ export class RequestPipeline {
       validateInput(routed.def.model, operation, input);
       if (!spec) throw errors.notImplemented(operation);
       resources = spec.resources?.(input, ctx) ?? [];
-      this.authorize(routed, spec, operation, spec.authorizationResources?.(input, ctx) ?? resources, ctx);
+      this.authorize(routed, spec, operation, input, spec.authorizationResources?.(input, ctx) ?? resources, ctx);
       const output = await spec.handle(input, ctx);
       outcome = { output };
       response = routed.codec.encodeOutput(operation, output, ctx.requestId);
@@ -235,6 +235,7 @@ export class RequestPipeline {
     routed: RoutedService,
     spec: OperationSpec,
     operation: string,
+    input: Record<string, unknown>,
     resources: RecordResource[],
     ctx: CallContext,
   ): void {
@@ -242,8 +243,9 @@ export class RequestPipeline {
     const action = spec.action ?? `${routed.def.actionPrefix}:${operation}`;
     const principal = authzPrincipal(ctx.principal);
     const arn = principal.arn;
-    const context = globalConditionContext(ctx);
+    const context = { ...globalConditionContext(ctx), ...spec.conditionKeys?.(input, ctx) };
     const identityPolicies = this.deps.policies.identityPolicies(ctx.principal);
+    const resourcePolicy = spec.resourcePolicy?.(input, ctx);
     const targets = resources.length > 0 ? resources : [{ ARN: '*', type: '' }];
     for (const target of targets) {
       const result = evaluate({
@@ -253,6 +255,7 @@ export class RequestPipeline {
         resourceAccountId: target.accountId ?? ctx.accountId,
         context,
         identityPolicies,
+        ...(resourcePolicy ? { resourcePolicy } : {}),
       });
       if (result.decision !== 'Allow') {
         const reason = result.reason;

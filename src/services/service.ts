@@ -4,6 +4,7 @@
  * (server/pipeline.ts) does protocol decoding, authentication, validation against the
  * model, authorization and recording, so an operation only does its own work.
  */
+import type { PolicyDocument } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { EventCategory, RecordResource } from '../audit/record.js';
 import type { ServiceModel } from '../wire/model.js';
@@ -62,6 +63,14 @@ export interface OperationSpec {
    * the object and its bucket; S3 authorizes the object alone).
    */
   authorizationResources?: (input: Record<string, unknown>, ctx: CallContext) => RecordResource[];
+  /**
+   * The resource-based policy that governs the call (an S3 bucket policy, an SNS topic or
+   * SQS queue policy), evaluated together with the caller's identity policies the way IAM
+   * does: within the owner's account either may allow, across accounts both must.
+   */
+  resourcePolicy?: (input: Record<string, unknown>, ctx: CallContext) => PolicyDocument | undefined;
+  /** Condition keys the call adds to the global ones (`s3:x-amz-acl`, `aws:SourceArn`...). */
+  conditionKeys?: (input: Record<string, unknown>, ctx: CallContext) => Record<string, string | string[]>;
   handle: (input: Record<string, unknown>, ctx: CallContext) => Promise<Record<string, unknown>>;
   /** The record's `requestParameters`; by default the input with camelCase keys and secrets removed. */
   recordRequest?: (input: Record<string, unknown>) => unknown;
