@@ -6,6 +6,8 @@
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openSqliteEventLog } from './eventlog/sqlite-eventlog.js';
+import { History } from './history/history.js';
+import { historyMigrations } from './history/schema.js';
 import { Identities } from './iam/identities.js';
 import { SqliteIdentityStore } from './iam/sqlite-store.js';
 import { EmbeddedObjectStore } from './objectstore/embedded.js';
@@ -15,6 +17,7 @@ import { SqliteKmsStore } from './kms/sqlite-store.js';
 import type { Clock } from './platform/clock.js';
 import type { ServerConfig } from './platform/config.js';
 import type { RandomSource } from './platform/ids.js';
+import { createJobs } from './platform/jobs.js';
 import type { Logger } from './platform/logger.js';
 import { createListener } from './server/http.js';
 import { RequestPipeline } from './server/pipeline.js';
@@ -58,7 +61,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   writeCredentialsFile(dataDir, account);
   if (account.created) logger.info({ accountId: account.accountId }, 'created the management account');
 
-  const { log: eventLog } = await openSqliteEventLog({ dataDir });
+  const { log: eventLog } = await openSqliteEventLog({ dataDir, migrations: historyMigrations });
+  const history = new History({ dataDir, log: eventLog, random: deps.random });
   const objects = await EmbeddedObjectStore.open({
     dir: join(dataDir, 'objects'),
     clock: deps.clock,
@@ -78,21 +82,17 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     // A trail's KmsKeyId is stored as the key's ARN; the region is the ARN's own.
     resolveKmsKey: async (accountId, arn) => kms.resolveKeyArn(accountId, arn.split(':')[3] ?? '', arn),
   });
-  // Keys whose deletion waiting period has ended are deleted once a minute.
-  const purgeKeys = (): void => {
-    try {
-      for (const key of kms.purgeDue(deps.clock.now())) logger.info({ keyArn: key.arn }, 'deleted KMS key');
-    } catch (e) {
-      logger.error({ err: e }, 'KMS key deletion failed');
-    }
-  };
-  purgeKeys();
-  const purgeTimer = setInterval(purgeKeys, 60_000);
-  purgeTimer.unref();
+  const jobs = createJobs(logger);
+  // Keys whose deletion waiting period has ended are deleted.
+  jobs.every('kms-key-deletion', 60_000, () => {
+    for (const key of kms.purgeDue(deps.clock.now())) logger.info({ keyArn: key.arn }, 'deleted KMS key');
+  });
+  // Events older than the history's 90 days go, once every consumer of the log has read them.
+  jobs.every('history-retention', 60_000, () => history.purge(deps.clock.now(), eventLog.lastSeq()));
 
   const pipeline = new RequestPipeline({
     services: [
-      cloudtrailService({ trails }),
+      cloudtrailService({ trails, history }),
       iamService({ identities }),
       stsService({ identities }),
       s3Service({ store: objects }),
@@ -124,8 +124,9 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     dataDir,
     stop() {
       stopping ??= (async () => {
-        clearInterval(purgeTimer);
         await listener.close();
+        await jobs.stop();
+        history.close();
         await eventLog.close();
         await objects.close();
         db.close();

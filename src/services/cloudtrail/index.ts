@@ -1,22 +1,26 @@
 /**
- * The CloudTrail API (AWS JSON 1.1): the trail control plane for now (trails, logging,
- * event and Insights selectors, tags), served by the `Trails` engine.
+ * The CloudTrail API (AWS JSON 1.1): the trail control plane (trails, logging, event and
+ * Insights selectors, tags), served by the `Trails` engine, and the 90-day event history
+ * (LookupEvents), served by the `History` engine.
  */
+import type { History } from '../../history/history.js';
 import type { Trails } from '../../trails/trails.js';
 import { loadModel } from '../../wire/model.js';
 import type { ServiceDefinition } from '../service.js';
+import { lookupEventsOperation } from './lookup-events.js';
 import { trailOperations } from './trails.js';
 
 /** The engines the CloudTrail service calls. */
 export interface CloudTrailServiceDeps {
   trails: Trails;
+  history: Pick<History, 'lookup'>;
 }
 
 /**
  * The CloudTrail service definition.
  *
  * @example
- * const cloudtrail = cloudtrailService({ trails: new Trails({ store: new SqliteTrailStore(db), clock }) });
+ * const cloudtrail = cloudtrailService({ trails, history });
  */
 export function cloudtrailService(deps: CloudTrailServiceDeps): ServiceDefinition {
   return {
@@ -25,6 +29,6 @@ export function cloudtrailService(deps: CloudTrailServiceDeps): ServiceDefinitio
     actionPrefix: 'cloudtrail',
     eventSource: 'cloudtrail.amazonaws.com',
     model: loadModel('cloudtrail'),
-    operations: { ...trailOperations(deps.trails) },
+    operations: { ...trailOperations(deps.trails), LookupEvents: lookupEventsOperation({ history: deps.history }) },
   };
 }

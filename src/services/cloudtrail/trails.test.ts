@@ -78,7 +78,7 @@ describe('cloudtrail trail operations', () => {
       clock,
       bucketExists: async (_a, bucket) => bucket !== 'missing-bucket',
     });
-    service = cloudtrailService({ trails });
+    service = cloudtrailService({ trails, history: { lookup: () => ({ events: [] }) } });
   });
 
   it('describes itself', () => {
@@ -100,6 +100,7 @@ describe('cloudtrail trail operations', () => {
       'GetTrailStatus',
       'ListTags',
       'ListTrails',
+      'LookupEvents',
     ]);
     for (const spec of Object.values(service.operations)) expect(spec.category).toBe('Management');
     for (const op of Object.keys(service.operations)) expect(service.model.operations[op], op).toBeDefined();
