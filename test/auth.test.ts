@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/platform/clock.js';
 import { startCairn, type TestCairn } from './support/cairn.js';
 import { readRecords } from './support/records.js';
-import { jsonCall, send, signRequest } from './support/sign.js';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { chunkedSignedPut, jsonCall, send, signRequest } from './support/sign.js';
 
 const MINUTE = 60_000;
 const describeTrails = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails';
@@ -55,6 +56,30 @@ describe('replay', () => {
     const late = await send(signed);
     expect(late.status).toBe(400);
     expect(late.text).toContain('Signature expired');
+  });
+});
+
+describe('chunked uploads', () => {
+  it('accepts a body sent as signed chunks, and refuses one with a tampered chunk', async () => {
+    clock.set(Date.now());
+    await cairn.awsJson(['s3api', 'create-bucket', '--bucket', 'chunks']);
+    const payload = Buffer.alloc(200 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) % 251;
+    const put = await chunkedSignedPut(cairn.endpoint, cairn.root, '/chunks/signed.bin', payload, 64 * 1024);
+    const res = await send(put);
+    expect(res.status, res.text).toBe(200);
+
+    const s3 = new S3Client({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root, forcePathStyle: true });
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'chunks', Key: 'signed.bin' }));
+    expect(Buffer.from(await got.Body?.transformToByteArray() ?? [])).toEqual(payload);
+
+    const tampered = await chunkedSignedPut(cairn.endpoint, cairn.root, '/chunks/tampered.bin', payload, 64 * 1024);
+    const body = Buffer.from(tampered.body ?? '');
+    body[body.length - 1000] = (body[body.length - 1000] ?? 0) ^ 1;
+    const refused = await send({ ...tampered, body });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('<Code>SignatureDoesNotMatch</Code>');
+    await expect(s3.send(new GetObjectCommand({ Bucket: 'chunks', Key: 'tampered.bin' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 });
 

@@ -84,3 +84,50 @@ export async function jsonCall(
     }),
   );
 }
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * An S3 PutObject whose body is sent as signed chunks (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`),
+ * as the AWS documentation describes: the headers signed by SignatureV4, each chunk's
+ * signature computed with its string signer over the previous signature.
+ */
+export async function chunkedSignedPut(
+  endpoint: string,
+  creds: Credentials,
+  path: string,
+  payload: Buffer,
+  chunkSize: number,
+): Promise<SignedRaw> {
+  const url = new URL(endpoint);
+  const now = new Date();
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < payload.length; i += chunkSize) chunks.push(payload.subarray(i, i + chunkSize));
+  chunks.push(Buffer.alloc(0));
+  const framed = (size: number): number => size.toString(16).length + ';chunk-signature='.length + 64 + 4 + size;
+  const headers: Record<string, string> = {
+    host: url.host,
+    'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+    'content-encoding': 'aws-chunked',
+    'x-amz-decoded-content-length': String(payload.length),
+    'content-length': String(chunks.reduce((n, c) => n + framed(c.length), 0)),
+  };
+  const s3 = signer(creds, 's3');
+  const signed = await s3.sign(
+    new HttpRequest({ method: 'PUT', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path, headers }),
+    { signingDate: now },
+  );
+  let previous = /Signature=([0-9a-f]{64})/.exec(signed.headers.authorization ?? '')?.[1] ?? '';
+  const amzDate = signed.headers['x-amz-date'] ?? '';
+  const scope = `${amzDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  const parts: Buffer[] = [];
+  for (const chunk of chunks) {
+    const hash = new Hash('sha256');
+    hash.update(chunk);
+    const chunkHash = Buffer.from(await hash.digest()).toString('hex');
+    const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, previous, EMPTY_SHA256, chunkHash].join('\n');
+    previous = await s3.sign(stringToSign, { signingDate: now, signingRegion: 'us-east-1', signingService: 's3' });
+    parts.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`), chunk, Buffer.from('\r\n'));
+  }
+  return { url: `${endpoint}${path}`, method: 'PUT', headers: signed.headers, body: Buffer.concat(parts) };
+}
