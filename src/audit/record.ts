@@ -83,6 +83,9 @@ export function userIdentity(p: Principal): Record<string, unknown> {
       };
     case 'AWSService':
       return { type: 'AWSService', invokedBy: p.invokedBy };
+    case 'Anonymous':
+      // CloudTrail's form for unsigned S3 requests.
+      return { type: 'AWSAccount', principalId: '', accountId: 'anonymous' };
   }
 }
 
@@ -96,6 +99,7 @@ export function recordUsername(p: Principal): string | undefined {
     case 'AssumedRole':
       return p.sessionName;
     case 'AWSService':
+    case 'Anonymous':
       return undefined;
   }
 }

@@ -18,7 +18,9 @@ export type Principal =
       /** The principal that called AssumeRole, for `sessionContext.sourceIdentity`-style auditing. */
       sourceArn: string;
     }
-  | { type: 'AWSService'; accountId: string; invokedBy: string };
+  | { type: 'AWSService'; accountId: string; invokedBy: string }
+  /** An unsigned request, which only S3 accepts (where a bucket policy grants `"*"`). */
+  | { type: 'Anonymous'; accountId: 'anonymous' };
 
 /** The principal's ARN as IAM and STS spell it. */
 export function principalArn(p: Principal): string {
@@ -31,6 +33,8 @@ export function principalArn(p: Principal): string {
       return `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/${p.sessionName}`;
     case 'AWSService':
       return p.invokedBy;
+    case 'Anonymous':
+      return '';
   }
 }
 
@@ -45,5 +49,7 @@ export function principalId(p: Principal): string {
       return `${p.roleId}:${p.sessionName}`;
     case 'AWSService':
       return p.invokedBy;
+    case 'Anonymous':
+      return '';
   }
 }

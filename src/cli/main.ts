@@ -29,6 +29,21 @@ export async function run(argv: string[]): Promise<number> {
       new Option('--log-level <level>', 'log level').env('CAIRN_LOG_LEVEL').default('info')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     )
+    .addOption(
+      new Option('--delivery-interval <duration>', 'how often trails deliver log files (500ms, 5s, 2m...)')
+        .env('CAIRN_DELIVERY_INTERVAL')
+        .default('5m'),
+    )
+    .addOption(
+      new Option('--restore-delay <duration>', 'how long S3 restores of GLACIER/DEEP_ARCHIVE objects take (default: by retrieval tier, 5m to 48h)').env(
+        'CAIRN_RESTORE_DELAY',
+      ),
+    )
+    .addOption(new Option('--s3-endpoint <url>', 'external S3-compatible endpoint for trail buckets and log files').env('CAIRN_S3_ENDPOINT'))
+    .addOption(new Option('--s3-access-key-id <id>', 'access key for --s3-endpoint').env('CAIRN_S3_ACCESS_KEY_ID'))
+    .addOption(new Option('--s3-secret-access-key <secret>', 'secret key for --s3-endpoint').env('CAIRN_S3_SECRET_ACCESS_KEY'))
+    .addOption(new Option('--s3-region <region>', 'region requests to --s3-endpoint are signed for').env('CAIRN_S3_REGION').default('us-east-1'))
+    .addOption(new Option('--s3-virtual-hosted-style', 'address --s3-endpoint buckets as hosts instead of paths').env('CAIRN_S3_VIRTUAL_HOSTED_STYLE'))
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       code = await serverCommand(opts);
     });

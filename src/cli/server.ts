@@ -4,11 +4,22 @@
  */
 import { startServer } from '../app.js';
 import { systemClock } from '../platform/clock.js';
-import { parseServerConfig } from '../platform/config.js';
+import { parseDuration, parseServerConfig } from '../platform/config.js';
 import { cryptoRandom } from '../platform/ids.js';
 import { createLogger } from '../platform/logger.js';
 
 export async function serverCommand(opts: Record<string, string | boolean | undefined>): Promise<number> {
+  const interval = typeof opts.deliveryInterval === 'string' ? parseDuration(opts.deliveryInterval) : undefined;
+  if (opts.deliveryInterval !== undefined && interval === undefined) {
+    process.stderr.write(`cairn server: invalid configuration:\n  - --delivery-interval: expected a duration such as 500ms, 5s or 2m\n`);
+    return 2;
+  }
+  const restoreDelay = typeof opts.restoreDelay === 'string' ? parseDuration(opts.restoreDelay) : undefined;
+  if (opts.restoreDelay !== undefined && restoreDelay === undefined) {
+    process.stderr.write(`cairn server: invalid configuration:\n  - --restore-delay: expected a duration such as 30s, 5m or 4h\n`);
+    return 2;
+  }
+  const flag = (v: string | boolean | undefined): boolean => v === true || v === 'true' || v === '1';
   const parsed = parseServerConfig({
     dataDir: opts.dataDir,
     host: opts.host,
@@ -18,6 +29,17 @@ export async function serverCommand(opts: Record<string, string | boolean | unde
     insecureHttp: opts.insecureHttp === true || opts.insecureHttp === 'true' || opts.insecureHttp === '1',
     maxBodyBytes: Number(opts.maxBodyBytes),
     logLevel: opts.logLevel,
+    ...(interval !== undefined ? { deliveryIntervalMs: interval } : {}),
+    ...(restoreDelay !== undefined ? { restoreDelayMs: restoreDelay } : {}),
+    ...(typeof opts.s3Endpoint === 'string' && opts.s3Endpoint !== ''
+      ? {
+          s3Endpoint: opts.s3Endpoint,
+          s3AccessKeyId: opts.s3AccessKeyId,
+          s3SecretAccessKey: opts.s3SecretAccessKey,
+          s3Region: opts.s3Region,
+          s3ForcePathStyle: !flag(opts.s3VirtualHostedStyle),
+        }
+      : {}),
   });
   if (!parsed.ok) {
     process.stderr.write(`cairn server: invalid configuration:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`);

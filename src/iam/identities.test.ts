@@ -50,6 +50,24 @@ describe('management account', () => {
   });
 });
 
+describe('member accounts', () => {
+  it('creates another account with its own root key, leaving the management account as it was', () => {
+    const f = identityFixture();
+    const member = f.identities.createAccount();
+    expect(member.accountId).toMatch(/^[1-9]\d{11}$/);
+    expect(member.accountId).not.toBe(f.root.accountId);
+    expect(f.identities.getAccount(member.accountId)?.isManagement).toBe(false);
+    expect(f.identities.resolveAccessKey(member.accessKeyId)?.principal).toEqual({
+      type: 'Root',
+      accountId: member.accountId,
+      accessKeyId: member.accessKeyId,
+    });
+    expect(f.identities.ensureManagementAccount()).toEqual({ ...f.root, created: false });
+    const user = f.identities.createUser(member.accountId, { userName: 'reader' });
+    expect(user.arn).toBe(`arn:aws:iam::${member.accountId}:user/reader`);
+  });
+});
+
 describe('users and access keys', () => {
   it('creates users with case-insensitive unique names', () => {
     const f = identityFixture();

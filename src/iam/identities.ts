@@ -193,6 +193,21 @@ export class Identities {
     });
   }
 
+  /**
+   * Creates another account (a member account, as Organizations would) with a root access
+   * key, for cross-account access: its principals reach the management account's resources
+   * only where resource policies allow.
+   */
+  createAccount(): Omit<ManagementAccount, 'created'> {
+    return this.write(() => {
+      let accountId = newAccountId(this.random);
+      while (this.store.getAccount(accountId)) accountId = newAccountId(this.random);
+      this.store.insertAccount({ accountId, isManagement: false, createdAt: this.clock.now() });
+      const key = this.insertAccessKey(accountId, ROOT_KEY_OWNER);
+      return { accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+    });
+  }
+
   /** An account Cairn hosts, or undefined. */
   getAccount(accountId: string): AccountRecord | undefined {
     return this.store.getAccount(accountId);

@@ -266,10 +266,10 @@ function prepare(db: SqliteDatabase) {
     deleteUser: db.prepare<[string]>('DELETE FROM iam_users WHERE user_id = ?'),
     key: db.prepare<[string], AccessKeyRow>('SELECT * FROM iam_access_keys WHERE access_key_id = ?'),
     userKeys: db.prepare<[string, string], AccessKeyRow>(
-      'SELECT * FROM iam_access_keys WHERE account_id = ? AND user_id = ? ORDER BY created_at, access_key_id',
+      'SELECT * FROM iam_access_keys WHERE account_id = ? AND user_id = ? ORDER BY created_at, rowid',
     ),
     rootKeys: db.prepare<[string], AccessKeyRow>(
-      'SELECT * FROM iam_access_keys WHERE account_id = ? AND user_id IS NULL ORDER BY created_at, access_key_id',
+      'SELECT * FROM iam_access_keys WHERE account_id = ? AND user_id IS NULL ORDER BY created_at, rowid',
     ),
     insertKey: db.prepare<[string, string, string, string | null, string, number]>(
       'INSERT INTO iam_access_keys (access_key_id, secret_access_key, account_id, user_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?)',

@@ -305,6 +305,10 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
 
   async getBucketConfig(bucket: string, name: string): Promise<string | undefined> {
     this.requireBucket(bucket);
+    return this.bucketConfig(bucket, name);
+  }
+
+  bucketConfig(bucket: string, name: string): string | undefined {
     return this.db
       .prepare<[string, string], { value: string }>('SELECT value FROM bucket_config WHERE bucket = ? AND name = ?')
       .get(bucket, name)?.value;
@@ -330,6 +334,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     body: ObjectBody,
     algorithm: ChecksumAlgorithm | undefined,
     context: WriteContext | undefined,
+    attributes?: Record<string, string>,
   ): Promise<{ segment: Segment; md5: Buffer; checksum?: Buffer }> {
     const md5 = createHash('md5');
     const sum: Checksummer | undefined = algorithm ? newChecksummer(algorithm) : undefined;
@@ -344,7 +349,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     }
     const plaintext = await collect(body);
     observe(plaintext);
-    const sealed = await transform.seal({ bucket, key, plaintext, ...(context ? { context } : {}) });
+    const sealed = await transform.seal({ bucket, key, plaintext, ...(context ? { context } : {}), ...(attributes ? { attributes } : {}) });
     const { id } = await this.blobs.write(sealed.bytes, () => undefined);
     return { segment: { b: id, n: plaintext.length, a: sealed.attributes }, md5: md5.digest(), ...(sum ? { checksum: sum.digest() } : {}) };
   }
@@ -353,7 +358,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     const info = this.requireBucket(bucket);
     checkObjectKey(key);
     checkDigestFormats(opts.contentMd5, opts.checksum);
-    const written = await this.writeSegment(info, key, body, opts.checksum?.algorithm, opts.context);
+    const written = await this.writeSegment(info, key, body, opts.checksum?.algorithm, opts.context, opts.attributes);
     const cleanup = (): Promise<void> => this.blobs.remove([written.segment.b]);
     try {
       verifyDigests(written.md5, written.checksum, opts.contentMd5, opts.checksum);
@@ -419,6 +424,10 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
           if (!etagMatches(w.ifMatch, latest.etag)) throw s3Errors.preconditionFailed('If-Match');
         }
         const result = this.placeVersion(current, key, latest, w.context);
+        // Hooks add what the new version carries from birth (Object Lock retention).
+        for (const h of this.hooks) {
+          Object.assign(w.data.attributes, h.versionAttributes?.({ bucket: current, key, ...(w.context ? { context: w.context } : {}) }));
+        }
         this.db
           .prepare(
             `INSERT INTO versions (bucket, key, version_id, is_latest, delete_marker, size, etag, last_modified, owner, storage_class, data)
@@ -640,6 +649,29 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     key: string,
     versionId: string | undefined,
     patch: Record<string, string | undefined>,
+    context?: WriteContext,
+  ): Promise<ObjectInfo> {
+    return this.db.transaction(() => {
+      const row = this.readableRow(bucket, key, versionId);
+      const info = this.requireBucket(bucket);
+      const version = toObjectInfo(row);
+      for (const h of this.hooks) h.beforeAttributesChange?.({ bucket: info, version, patch, ...(context ? { context } : {}) });
+      const data = JSON.parse(row.data) as VersionData;
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === undefined) delete data.attributes[k];
+        else data.attributes[k] = v;
+      }
+      this.db.prepare('UPDATE versions SET data = ? WHERE seq = ?').run(JSON.stringify(data), row.seq);
+      return toObjectInfo({ ...row, data: JSON.stringify(data) });
+    })();
+  }
+
+  async setStorageClass(
+    bucket: string,
+    key: string,
+    versionId: string,
+    storageClass: string,
+    patch: Record<string, string | undefined> = {},
   ): Promise<ObjectInfo> {
     return this.db.transaction(() => {
       const row = this.readableRow(bucket, key, versionId);
@@ -648,8 +680,9 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         if (v === undefined) delete data.attributes[k];
         else data.attributes[k] = v;
       }
-      this.db.prepare('UPDATE versions SET data = ? WHERE seq = ?').run(JSON.stringify(data), row.seq);
-      return toObjectInfo({ ...row, data: JSON.stringify(data) });
+      const text = JSON.stringify(data);
+      this.db.prepare('UPDATE versions SET storage_class = ?, data = ? WHERE seq = ?').run(storageClass, text, row.seq);
+      return toObjectInfo({ ...row, storage_class: storageClass, data: text });
     })();
   }
 
@@ -792,7 +825,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     }
     const algorithm = opts.checksum?.algorithm ?? uploadData.checksumAlgorithm;
     const info = this.requireBucket(bucket);
-    const written = await this.writeSegment(info, key, body, algorithm, undefined);
+    const written = await this.writeSegment(info, key, body, algorithm, undefined, uploadData.attributes);
     const cleanup = (): Promise<void> => this.blobs.remove([written.segment.b]);
     try {
       verifyDigests(written.md5, written.checksum, opts.contentMd5, opts.checksum);

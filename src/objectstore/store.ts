@@ -327,7 +327,8 @@ export interface SealedBytes {
  * one part of a multipart object) is sealed on its own; range reads open whole segments.
  */
 export interface AtRestTransform {
-  seal(input: { bucket: BucketInfo; key: string; plaintext: Buffer; context?: WriteContext }): Promise<SealedBytes>;
+  /** `attributes` are the version's (or, for a part, its upload's): how the writer asked for it to be sealed. */
+  seal(input: { bucket: BucketInfo; key: string; plaintext: Buffer; context?: WriteContext; attributes?: Record<string, string> }): Promise<SealedBytes>;
   open(input: { bucket: string; key: string; sealed: Buffer; attributes: Record<string, string> }): Promise<Buffer>;
 }
 
@@ -343,6 +344,10 @@ export interface ObjectStoreHooks {
   beforeOverwrite?(event: { bucket: BucketInfo; key: string; current: ObjectInfo | undefined; context?: WriteContext }): void;
   /** Before a bucket's versioning state changes (MFA delete, Object Lock forbid suspending). */
   beforeVersioningChange?(event: { bucket: BucketInfo; status: 'Enabled' | 'Suspended'; context?: WriteContext }): void;
+  /** Before a stored version's extension attributes change (Object Lock forbids shortening a retention). */
+  beforeAttributesChange?(event: { bucket: BucketInfo; version: ObjectInfo; patch: Record<string, string | undefined>; context?: WriteContext }): void;
+  /** Attributes a new version is created with (Object Lock retention and legal hold), merged over the writer's. */
+  versionAttributes?(event: { bucket: BucketInfo; key: string; context?: WriteContext }): Record<string, string> | undefined;
   afterCommit?(event: ObjectEvent): void;
   /** At most one transform is installed. */
   atRest?: AtRestTransform;
@@ -358,10 +363,14 @@ export interface ObjectStoreEngine extends ObjectStore {
   listParts(bucket: string, key: string, uploadId: string, opts?: { partNumberMarker?: number; maxParts?: number }): Promise<ListPartsResult>;
   /** A bucket's named configuration document (policy, lifecycle, encryption...), undefined when unset. */
   getBucketConfig(bucket: string, name: string): Promise<string | undefined>;
+  /** Synchronous {@link getBucketConfig} for authorization (a bucket policy read on every request). */
+  bucketConfig(bucket: string, name: string): string | undefined;
   /** Sets (or with undefined, removes) a bucket's named configuration document. */
   putBucketConfig(bucket: string, name: string, value: string | undefined): Promise<void>;
   /** Merges extension attributes into a stored version (retention, legal hold...). */
   updateObjectAttributes(bucket: string, key: string, versionId: string | undefined, patch: Record<string, string | undefined>, context?: WriteContext): Promise<ObjectInfo>;
+  /** Changes a version's storage class (a lifecycle transition), merging `patch` into its attributes. */
+  setStorageClass(bucket: string, key: string, versionId: string, storageClass: string, patch?: Record<string, string | undefined>): Promise<ObjectInfo>;
   /** Adds hooks; see {@link ObjectStoreHooks}. */
   use(hooks: ObjectStoreHooks): void;
   close(): Promise<void>;

@@ -18,10 +18,24 @@ export const serverConfigSchema = z
     /** Requests with a larger body are refused with 413 before the body is read. */
     maxBodyBytes: z.number().int().min(1024),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** How long an S3 archive restore takes (ms); S3's typical time per retrieval tier when absent. */
+    restoreDelayMs: z.number().int().min(0).max(30 * 24 * 60 * 60 * 1000).optional(),
+    /** How often trails deliver log files (ms); CloudTrail's 5 minutes when absent. */
+    deliveryIntervalMs: z.number().int().min(100).max(24 * 60 * 60 * 1000).optional(),
+    /** An external S3-compatible endpoint for trail buckets and log files, instead of the embedded store. */
+    s3Endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    s3AccessKeyId: z.string().min(1).optional(),
+    s3SecretAccessKey: z.string().min(1).optional(),
+    s3Region: z.string().min(1).optional(),
+    /** Path-style requests (`endpoint/bucket/key`) unless false. */
+    s3ForcePathStyle: z.boolean().optional(),
   })
   .superRefine((c, ctx) => {
     if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
       ctx.addIssue({ code: 'custom', message: '--tls-cert and --tls-key must be given together' });
+    }
+    if (Boolean(c.s3AccessKeyId) !== Boolean(c.s3SecretAccessKey)) {
+      ctx.addIssue({ code: 'custom', message: '--s3-access-key-id and --s3-secret-access-key must be given together' });
     }
     if (!c.tlsCert && !loopbackHosts.has(c.host) && !c.insecureHttp) {
       ctx.addIssue({
@@ -41,6 +55,18 @@ export const defaultServerConfig: ServerConfig = {
   maxBodyBytes: 32 * 1024 * 1024,
   logLevel: 'info',
 };
+
+/**
+ * Parses a duration such as `5s`, `500ms`, `2m` or `1h` (a bare number is milliseconds)
+ * into milliseconds; undefined when it is not one.
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms'] ?? 1;
+  const ms = Math.round(Number(m[1]) * unit);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
 
 /** Validates a configuration, returning it or a list of human-readable problems. */
 export function parseServerConfig(input: unknown): { ok: true; config: ServerConfig } | { ok: false; problems: string[] } {

@@ -61,6 +61,8 @@ interface RoutedService {
   flavor: Flavor;
 }
 
+const ANONYMOUS: Principal = { type: 'Anonymous', accountId: 'anonymous' };
+
 /** Secret-bearing members never written to a record. */
 const REDACTED_MEMBERS = ['SecretAccessKey', 'Password', 'NewPassword', 'OldPassword', 'SessionToken', 'PrivateKey', 'Plaintext'];
 
@@ -98,29 +100,32 @@ export class RequestPipeline {
     } catch (e) {
       return this.renderError(routed, authErrorFor(routed.flavor, e), requestId);
     }
-    if (!claim) {
+    if (!claim && routed.def.signingName !== 's3') {
       return this.renderError(routed, missingToken(routed.flavor), requestId);
     }
-    if (!this.bySigningName.has(claim.service)) {
+    if (claim && !this.bySigningName.has(claim.service)) {
       return this.renderError(routed, unknownService(claim.service), requestId);
     }
 
-    let principal: Principal;
+    // S3 serves unsigned requests as the anonymous principal: only a bucket policy granting `*` lets them through.
+    let principal: Principal = ANONYMOUS;
     let body = req.body;
     let trailers: Record<string, string> = {};
-    try {
-      const key = this.deps.credentials.resolveAccessKey(claim.accessKeyId);
-      if (!key || !key.active) throw unknownKey(routed.flavor);
-      const verified = verifySigV4(req, claim, key.secretAccessKey, { now, flavor: routed.flavor });
-      if (key.sessionToken !== undefined) {
-        if (claim.sessionToken !== key.sessionToken) throw unknownKey(routed.flavor);
-        if (key.expiresAt !== undefined && key.expiresAt <= now) throw expiredToken(routed.flavor);
+    if (claim) {
+      try {
+        const key = this.deps.credentials.resolveAccessKey(claim.accessKeyId);
+        if (!key || !key.active) throw unknownKey(routed.flavor);
+        const verified = verifySigV4(req, claim, key.secretAccessKey, { now, flavor: routed.flavor });
+        if (key.sessionToken !== undefined) {
+          if (claim.sessionToken !== key.sessionToken) throw unknownKey(routed.flavor);
+          if (key.expiresAt !== undefined && key.expiresAt <= now) throw expiredToken(routed.flavor);
+        }
+        if (verified.payloadMode.startsWith('streaming')) ({ payload: body, trailers } = decodeAwsChunked(req.body, verified));
+        principal = key.principal;
+        this.deps.credentials.noteAccessKeyUsed(claim.accessKeyId, { serviceName: routed.def.signingName, region: claim.region });
+      } catch (e) {
+        return this.renderError(routed, authErrorFor(routed.flavor, e), requestId);
       }
-      if (verified.payloadMode.startsWith('streaming')) ({ payload: body, trailers } = decodeAwsChunked(req.body, verified));
-      principal = key.principal;
-      this.deps.credentials.noteAccessKeyUsed(claim.accessKeyId, { serviceName: routed.def.signingName, region: claim.region });
-    } catch (e) {
-      return this.renderError(routed, authErrorFor(routed.flavor, e), requestId);
     }
 
     // Trailing checksums of aws-chunked bodies are read like the headers they stand for.
@@ -138,11 +143,13 @@ export class RequestPipeline {
       requestId,
       principal,
       accountId: principal.accountId,
-      region: routed.def.globalRegion ?? claim.region,
+      // An unsigned request names no Region; S3's anonymous calls are served as us-east-1's.
+      region: routed.def.globalRegion ?? claim?.region ?? 'us-east-1',
       sourceIp: conn.sourceIp,
       userAgent: req.headers['user-agent'] ?? '',
       now,
       secureTransport: conn.tls !== undefined,
+      ...(req.headers.host ? { endpoint: `${conn.tls ? 'https' : 'http'}://${req.headers.host}` } : {}),
     };
     return this.call(routed, operation, call, ctx, conn);
   }
@@ -175,6 +182,8 @@ export class RequestPipeline {
     }
 
     const notes = 'output' in outcome ? recordNotes(outcome.output) : undefined;
+    // An anonymous call is recorded for the account that owns what it touched.
+    const recipient = ctx.principal.type === 'Anonymous' ? (resources.find((r) => r.accountId !== undefined)?.accountId ?? ctx.accountId) : ctx.accountId;
     if (notes?.resources) resources = [...resources, ...notes.resources];
     const readOnly = spec?.readOnly ?? /^(Get|List|Describe|Head|Lookup)/.test(operation);
     const eventId = this.deps.random.uuid();
@@ -199,14 +208,14 @@ export class RequestPipeline {
       readOnly,
       resources,
       category: spec?.category ?? 'Management',
-      recipientAccountId: ctx.accountId,
+      recipientAccountId: recipient,
       ...(conn.tls ? { tlsDetails: conn.tls } : {}),
     });
     try {
       await this.deps.eventLog.append({
         eventId,
         eventTime: ctx.now,
-        accountId: ctx.accountId,
+        accountId: recipient,
         region: ctx.region,
         eventSource: routed.def.eventSource,
         eventName: operation,

@@ -17,6 +17,7 @@ export function roleArnOf(p: Principal): string | undefined {
 /** The caller as policy evaluation sees it. */
 export function authzPrincipal(p: Principal): AuthzPrincipal {
   if (p.type === 'AWSService') return { arn: p.invokedBy, accountId: p.accountId, isRoot: false, kind: 'service' };
+  if (p.type === 'Anonymous') return { arn: '', accountId: p.accountId, isRoot: false, kind: 'anonymous' };
   const roleArn = roleArnOf(p);
   return {
     arn: principalArn(p),
@@ -35,12 +36,15 @@ export function globalConditionContext(ctx: CallContext): Record<string, string 
     'aws:SecureTransport': String(ctx.secureTransport),
     'aws:CurrentTime': new Date(ctx.now).toISOString(),
     'aws:EpochTime': String(Math.floor(ctx.now / 1000)),
-    'aws:PrincipalArn': roleArnOf(p) ?? principalArn(p),
-    'aws:PrincipalAccount': p.accountId,
     'aws:PrincipalType': p.type === 'IAMUser' ? 'User' : p.type === 'Root' ? 'Account' : p.type,
     'aws:RequestedRegion': ctx.region,
     'aws:UserAgent': ctx.userAgent,
   };
+  // An anonymous caller has no ARN or account for conditions to test.
+  if (p.type !== 'Anonymous') {
+    context['aws:PrincipalArn'] = roleArnOf(p) ?? principalArn(p);
+    context['aws:PrincipalAccount'] = p.accountId;
+  }
   if (p.type === 'IAMUser') {
     context['aws:username'] = p.userName;
     context['aws:userid'] = p.userId;

@@ -21,6 +21,11 @@ export interface CallContext {
   /** The request's time by the injected clock (ms since epoch). */
   now: number;
   secureTransport: boolean;
+  /**
+   * The base URL the client reached this server at (`http://127.0.0.1:4777`), from the
+   * request's scheme and Host header; SQS builds its queue URLs from it.
+   */
+  endpoint?: string;
 }
 
 export type { EventCategory, RecordResource } from '../audit/record.js';

@@ -68,6 +68,11 @@ export interface TrailsDeps {
   organizationRole?: (accountId: string) => Promise<OrganizationRole>;
   /** ListTrails page size (default 50). */
   listPageSize?: number;
+  /**
+   * Told when a trail starts or stops logging, inside the write that changes it, so the
+   * delivery engine can mark the exact end of the event log at that moment.
+   */
+  loggingChanged?: (trail: TrailRecord, isLogging: boolean) => void;
 }
 
 /** CreateTrail's parameters. */
@@ -356,7 +361,9 @@ export class Trails {
     this.store.atomically(() => {
       const status = this.store.find(trail)?.status ?? trail.status;
       if (status.isLogging) return;
-      this.store.putStatus(trail, { ...status, isLogging: true, startLoggingTime: this.clock.now() });
+      const next = { ...status, isLogging: true, startLoggingTime: this.clock.now() };
+      this.store.putStatus(trail, next);
+      this.deps.loggingChanged?.({ ...trail, status: next }, true);
     });
   }
 
@@ -366,7 +373,9 @@ export class Trails {
     this.store.atomically(() => {
       const status = this.store.find(trail)?.status ?? trail.status;
       if (!status.isLogging) return;
-      this.store.putStatus(trail, { ...status, isLogging: false, stopLoggingTime: this.clock.now() });
+      const next = { ...status, isLogging: false, stopLoggingTime: this.clock.now() };
+      this.store.putStatus(trail, next);
+      this.deps.loggingChanged?.({ ...trail, status: next }, false);
     });
   }
 

@@ -9,6 +9,8 @@ import { checksumAlgorithmOf, type ChecksumAlgorithm } from '../../objectstore/c
 import { s3Errors } from '../../objectstore/errors.js';
 import type { ObjectHeaders, ObjectInfo, ObjectStoreEngine, StoredChecksum, WriteContext } from '../../objectstore/store.js';
 import { inputShapeOf, operationOf, outputShapeOf, shapeOf, type ServiceModel } from '../../wire/model.js';
+import type { Kms } from '../../kms/kms.js';
+import type { IdentityPolicySource } from '../kms/authz.js';
 import type { CallContext, OperationSpec, RecordResource } from '../service.js';
 
 export type Input = Record<string, unknown>;
@@ -18,6 +20,9 @@ export type Output = Record<string, unknown>;
 export interface S3Deps {
   store: ObjectStoreEngine;
   model: ServiceModel;
+  /** SSE-KMS: the KMS engine, and the callers' identity policies its key policies delegate to. */
+  kms?: Kms;
+  policies?: IdentityPolicySource;
 }
 
 export function str(input: Input, name: string): string {

@@ -29,6 +29,8 @@ import {
   type S3Deps,
 } from './common.js';
 import { checkCopyPreconditions, parseCopySource, storageClassOf } from './objects.js';
+import { objectAclAttributes } from './access.js';
+import { authorizeRead, storedEncryptionOutput, writeEncryption } from './encryption.js';
 
 function partNumberOf(input: Input): number {
   const n = optNum(input, 'PartNumber') ?? 0;
@@ -62,16 +64,20 @@ export function multipartOperations(deps: S3Deps): Record<string, OperationSpec>
         // CRC64NVME only exists as a full-object checksum; the SHA and CRC32 families default to composite.
         const type: ChecksumType | undefined = algorithm ? (typeName ?? (algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE')) : undefined;
         const storageClass = storageClassOf(input);
+        const target = store.bucketInfo(bucket);
+        if (!target) throw s3Errors.noSuchBucket(bucket);
+        const sse = writeEncryption(deps, input, ctx, target, key);
         const { uploadId } = await store.createMultipartUpload(bucket, key, {
           metadata: metadataFromInput(input),
           headers: headersFromInput(input),
+          attributes: { ...objectAclAttributes(deps, input, ctx), ...sse.attributes },
           ...(storageClass ? { storageClass } : {}),
           ...(algorithm ? { checksumAlgorithm: algorithm } : {}),
           ...(type ? { checksumType: type } : {}),
           owner: ctx.accountId,
           context: writeContext(ctx, input),
         });
-        return { Bucket: bucket, Key: key, UploadId: uploadId, ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: type } : {}) };
+        return { Bucket: bucket, Key: key, UploadId: uploadId, ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: type } : {}), ...sse.output };
       },
     }),
 
@@ -96,11 +102,12 @@ export function multipartOperations(deps: S3Deps): Record<string, OperationSpec>
       readOnly: false,
       action: 's3:PutObject',
       ...data,
-      handle: async (input) => {
+      handle: async (input, ctx) => {
         const partNumber = partNumberOf(input);
         const source = parseCopySource(str(input, 'CopySource'));
         const src = await store.headObject(source.bucket, source.key, source.versionId !== undefined ? { versionId: source.versionId } : {});
         checkCopyPreconditions(input, src);
+        authorizeRead(deps, ctx, src.attributes);
         const rangeText = optStr(input, 'CopySourceRange');
         let range: { start: number; end: number } | undefined;
         if (rangeText !== undefined) {
@@ -154,7 +161,9 @@ export function multipartOperations(deps: S3Deps): Record<string, OperationSpec>
           ...(ifMatch ? { ifMatch } : {}),
           context: writeContext(ctx, input),
         });
+        const completed = await store.headObject(bucket, key, done.versionId !== undefined ? { versionId: done.versionId } : {});
         return {
+          ...storedEncryptionOutput(completed.attributes),
           Location: `/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
           Bucket: bucket,
           Key: key,

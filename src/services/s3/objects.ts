@@ -10,6 +10,8 @@ import { resolveRange } from '../../objectstore/ranges.js';
 import type { ByteRange, ObjectInfo } from '../../objectstore/store.js';
 import { AwsError } from '../../platform/errors.js';
 import type { OperationSpec } from '../service.js';
+import { objectAclAttributes } from './access.js';
+import { authorizeRead, storedEncryptionOutput, writeEncryption } from './encryption.js';
 import {
   bucketResource,
   checksumMembers,
@@ -126,6 +128,7 @@ function objectOutput(deps: S3Deps, input: Input, info: ObjectInfo, whole: boole
     ...(Object.keys(info.metadata).length > 0 ? { Metadata: info.metadata } : {}),
     ...reportedVersion(deps, info),
     ...(info.storageClass !== 'STANDARD' ? { StorageClass: info.storageClass } : {}),
+    ...storedEncryptionOutput(info.attributes),
     ...(whole && optStr(input, 'ChecksumMode') === 'ENABLED' ? checksumMembers(info.checksum) : {}),
   };
 }
@@ -190,9 +193,13 @@ export function objectOperations(deps: S3Deps): Record<string, OperationSpec> {
         const checksum = requestedChecksum(input);
         const contentMd5 = optStr(input, 'ContentMD5');
         const storageClass = storageClassOf(input);
+        const target = store.bucketInfo(bucket);
+        if (!target) throw s3Errors.noSuchBucket(bucket);
+        const sse = writeEncryption(deps, input, ctx, target, key);
         const put = await store.putObject(bucket, key, body, {
           metadata: metadataFromInput(input),
           headers: headersFromInput(input),
+          attributes: { ...objectAclAttributes(deps, input, ctx), ...sse.attributes },
           ...(contentMd5 !== undefined ? { contentMd5 } : {}),
           ...(checksum ? { checksum } : {}),
           ...(storageClass ? { storageClass } : {}),
@@ -200,19 +207,20 @@ export function objectOperations(deps: S3Deps): Record<string, OperationSpec> {
           ...writeConditions(input),
           context: writeContext(ctx, input),
         });
-        return { ETag: put.etag, ...(put.versionId !== undefined ? { VersionId: put.versionId } : {}), ...checksumMembers(put.checksum) };
+        return { ETag: put.etag, ...(put.versionId !== undefined ? { VersionId: put.versionId } : {}), ...checksumMembers(put.checksum), ...sse.output };
       },
     }),
 
     GetObject: s3Spec(deps, 'GetObject', {
       readOnly: true,
       ...data,
-      handle: async (input) => {
+      handle: async (input, ctx) => {
         const bucket = str(input, 'Bucket');
         const key = str(input, 'Key');
         const versionId = optStr(input, 'VersionId');
         const info = await store.headObject(bucket, key, versionId !== undefined ? { versionId } : {});
         checkReadPreconditions(input, info);
+        authorizeRead(deps, ctx, info.attributes);
         const range = parseRange(optStr(input, 'Range'));
         // Read the version checked above, even if a newer one lands meanwhile.
         const got = await store.getObject(bucket, key, { versionId: info.versionId, ...(range ? { range } : {}) });
@@ -319,11 +327,15 @@ export function objectOperations(deps: S3Deps): Record<string, OperationSpec> {
         const storageClass = storageClassOf(input);
         const src = await store.headObject(source.bucket, source.key, source.versionId !== undefined ? { versionId: source.versionId } : {});
         checkCopyPreconditions(input, src);
-        if (source.bucket === bucket && source.key === key && source.versionId === undefined && directive === 'COPY' && storageClass === undefined) {
+        if (source.bucket === bucket && source.key === key && source.versionId === undefined && directive === 'COPY' && storageClass === undefined && optStr(input, 'ServerSideEncryption') === undefined) {
           throw s3Errors.invalidRequest(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
           );
         }
+        authorizeRead(deps, ctx, src.attributes);
+        const target = store.bucketInfo(bucket);
+        if (!target) throw s3Errors.noSuchBucket(bucket);
+        const sse = writeEncryption(deps, input, ctx, target, key);
         const got = await store.getObject(source.bucket, source.key, { versionId: src.versionId });
         const algorithmName = optStr(input, 'ChecksumAlgorithm');
         const algorithm = algorithmName ? requestedChecksum({ ChecksumAlgorithm: algorithmName })?.algorithm : src.checksum?.algorithm;
@@ -332,6 +344,7 @@ export function objectOperations(deps: S3Deps): Record<string, OperationSpec> {
           headers: directive === 'REPLACE' ? headersFromInput(input) : src.headers,
           ...(algorithm ? { checksum: { algorithm } } : {}),
           storageClass: storageClass ?? 'STANDARD',
+          attributes: { ...objectAclAttributes(deps, input, ctx), ...sse.attributes },
           owner: ctx.accountId,
           origin: 'Copy',
           ...writeConditions(input),
@@ -342,6 +355,7 @@ export function objectOperations(deps: S3Deps): Record<string, OperationSpec> {
           CopyObjectResult: { ETag: put.etag, LastModified: new Date(put.lastModified), ...checksumValues(put.checksum) },
           ...(put.versionId !== undefined ? { VersionId: put.versionId } : {}),
           ...(sourceBucket && sourceBucket.versioning !== 'Unversioned' ? { CopySourceVersionId: src.versionId } : {}),
+          ...sse.output,
         };
       },
     }),

@@ -1,0 +1,220 @@
+/**
+ * Server-side encryption at rest for the embedded store: the {@link AtRestTransform} that
+ * seals every stored segment with AES-256-GCM under its own data key, and how an object's
+ * encryption is recorded in its attributes.
+ *
+ * - SSE-S3 (`AES256`): the data key is sealed under the store's master key
+ *   (`<data dir>/sse-master.key`, 32 random bytes, mode 0600, made on first use, beside KMS's).
+ * - SSE-KMS (`aws:kms`): envelope encryption; the data key comes from KMS and only its
+ *   KMS ciphertext is kept with the segment, so reading needs KMS (and a usable key).
+ *
+ * A sealed segment is `01 | IV (12) | GCM tag (16) | ciphertext`; the additional
+ * authenticated data names the bucket and key, so bytes moved to another object do not open.
+ * KMS is reached through {@link KmsEnvelope}, so this module knows no KMS engine.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RandomSource } from '../../platform/ids.js';
+import type { AtRestTransform, SealedBytes } from '../store.js';
+
+/** The store master key's file name in the data directory. */
+export const SSE_MASTER_KEY_FILE = 'sse-master.key';
+
+/** Object (or upload) attribute names recording how the object is encrypted. */
+export const SSE_ATTRIBUTES = {
+  algorithm: 'sse',
+  kmsKeyId: 'sse-kms-key-id',
+  /** Base64 JSON of the encryption context, as S3's `x-amz-server-side-encryption-context`. */
+  context: 'sse-context',
+  bucketKeyEnabled: 'sse-bucket-key',
+} as const;
+
+export type SseAlgorithm = 'AES256' | 'aws:kms' | 'aws:kms:dsse';
+
+/** How an object is encrypted. */
+export interface ObjectEncryption {
+  algorithm: SseAlgorithm;
+  /** The KMS key's ARN (SSE-KMS only). */
+  kmsKeyId?: string;
+  /** The KMS encryption context (SSE-KMS only), including S3's `aws:s3:arn`. */
+  context?: Record<string, string>;
+  bucketKeyEnabled?: boolean;
+}
+
+/** The attributes that record an object's encryption. */
+export function encryptionAttributes(e: ObjectEncryption): Record<string, string> {
+  return {
+    [SSE_ATTRIBUTES.algorithm]: e.algorithm,
+    ...(e.kmsKeyId !== undefined ? { [SSE_ATTRIBUTES.kmsKeyId]: e.kmsKeyId } : {}),
+    ...(e.context !== undefined ? { [SSE_ATTRIBUTES.context]: Buffer.from(JSON.stringify(e.context)).toString('base64') } : {}),
+    ...(e.bucketKeyEnabled ? { [SSE_ATTRIBUTES.bucketKeyEnabled]: 'true' } : {}),
+  };
+}
+
+/** An object's encryption from its attributes; SSE-S3 when none is recorded (every object is encrypted). */
+export function encryptionOf(attributes: Readonly<Record<string, string>>): ObjectEncryption {
+  const algorithm = attributes[SSE_ATTRIBUTES.algorithm];
+  if (algorithm !== 'aws:kms' && algorithm !== 'aws:kms:dsse') return { algorithm: 'AES256' };
+  const key = attributes[SSE_ATTRIBUTES.kmsKeyId];
+  const ctx = attributes[SSE_ATTRIBUTES.context];
+  return {
+    algorithm,
+    ...(key !== undefined ? { kmsKeyId: key } : {}),
+    ...(ctx !== undefined ? { context: JSON.parse(Buffer.from(ctx, 'base64').toString('utf8')) as Record<string, string> } : {}),
+    ...(attributes[SSE_ATTRIBUTES.bucketKeyEnabled] === 'true' ? { bucketKeyEnabled: true } : {}),
+  };
+}
+
+/** What SSE-KMS needs from KMS: data keys under a key, and opening them again. */
+export interface KmsEnvelope {
+  /** A new 256-bit data key under `keyArn`, in the clear and as KMS ciphertext. */
+  generateDataKey(keyArn: string, context: Record<string, string>): { plaintext: Buffer; ciphertextBlob: Buffer };
+  /** The data key inside a ciphertext blob; throws KMS's error (disabled key...) when it cannot. */
+  decryptDataKey(keyArn: string, ciphertextBlob: Buffer, context: Record<string, string>): Buffer;
+}
+
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const VERSION = 0x01;
+
+function seal(key: Buffer, plaintext: Buffer, aad: Buffer, random: RandomSource): Buffer {
+  const iv = random.bytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), ct]);
+}
+
+function open(key: Buffer, sealed: Buffer, aad: Buffer, what: string): Buffer {
+  if (sealed[0] !== VERSION || sealed.length < 1 + IV_BYTES + TAG_BYTES) throw new Error(`${what} is damaged`);
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + IV_BYTES));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new Error(`${what} does not open: was it altered, or is ${SSE_MASTER_KEY_FILE} not this store's own?`);
+  }
+}
+
+const DATA_KEY_AAD = Buffer.from('cairn-sse-s3-data-key', 'utf8');
+const segmentAad = (bucket: string, key: string): Buffer => Buffer.from(`cairn-sse-object:${bucket}/${key}`, 'utf8');
+
+export interface SseTransformOptions {
+  /** The store master key ({@link loadOrCreateStoreKey}). */
+  masterKey: Buffer;
+  random: RandomSource;
+  /** Needed for SSE-KMS objects; without it, writing or reading one fails. */
+  kms?: KmsEnvelope;
+}
+
+/**
+ * The at-rest transform: seals each segment as its object's (or upload's) attributes ask,
+ * SSE-S3 when they ask nothing.
+ *
+ * @example
+ * store.use({ atRest: sseTransform({ masterKey: loadOrCreateStoreKey(objectsDir, random), random, kms }) });
+ */
+export function sseTransform(opts: SseTransformOptions): AtRestTransform {
+  const { masterKey, random, kms } = opts;
+  return {
+    async seal({ bucket, key, plaintext, attributes }): Promise<SealedBytes> {
+      const e = encryptionOf(attributes ?? {});
+      const aad = segmentAad(bucket.name, key);
+      if (e.algorithm === 'AES256') {
+        const dataKey = random.bytes(KEY_BYTES);
+        try {
+          return {
+            bytes: seal(dataKey, plaintext, aad, random),
+            attributes: { alg: 'AES256', dk: seal(masterKey, dataKey, DATA_KEY_AAD, random).toString('base64') },
+          };
+        } finally {
+          dataKey.fill(0);
+        }
+      }
+      if (!kms) throw new Error('SSE-KMS needs KMS, which this store was opened without');
+      if (e.kmsKeyId === undefined) throw new Error('an SSE-KMS write names no KMS key');
+      const context = e.context ?? {};
+      const dk = kms.generateDataKey(e.kmsKeyId, context);
+      try {
+        return {
+          bytes: seal(dk.plaintext, plaintext, aad, random),
+          attributes: {
+            alg: 'aws:kms',
+            key: e.kmsKeyId,
+            dk: dk.ciphertextBlob.toString('base64'),
+            ctx: Buffer.from(JSON.stringify(context)).toString('base64'),
+          },
+        };
+      } finally {
+        dk.plaintext.fill(0);
+      }
+    },
+
+    async open({ bucket, key, sealed, attributes }): Promise<Buffer> {
+      const wrapped = Buffer.from(attributes.dk ?? '', 'base64');
+      const aad = segmentAad(bucket, key);
+      let dataKey: Buffer;
+      if (attributes.alg === 'aws:kms') {
+        if (!kms) throw new Error('this object is SSE-KMS encrypted, and the store was opened without KMS');
+        const context = JSON.parse(Buffer.from(attributes.ctx ?? '', 'base64').toString('utf8')) as Record<string, string>;
+        dataKey = kms.decryptDataKey(attributes.key ?? '', wrapped, context);
+      } else {
+        dataKey = open(masterKey, wrapped, DATA_KEY_AAD, `the data key of ${bucket}/${key}`);
+      }
+      try {
+        return open(dataKey, sealed, aad, `the bytes of ${bucket}/${key}`);
+      } finally {
+        dataKey.fill(0);
+      }
+    },
+  };
+}
+
+/**
+ * Reads `<dir>/sse-master.key`, creating it (32 random bytes, mode 0600) on first use.
+ * Written under a temporary name and linked into place, so a crash never leaves a short
+ * key and two processes starting at once agree on one.
+ */
+export function loadOrCreateStoreKey(dir: string, random: RandomSource): Buffer {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, SSE_MASTER_KEY_FILE);
+  try {
+    return readStoreKey(path);
+  } catch (e) {
+    if (!(e instanceof Error && 'code' in e && e.code === 'ENOENT')) throw e;
+  }
+  const tmp = `${path}.${process.pid}.${random.bytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, random.bytes(KEY_BYTES));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    // Another process made it first: use theirs.
+    if (!(e instanceof Error && 'code' in e && e.code === 'EEXIST')) throw e;
+  } finally {
+    unlinkSync(tmp);
+  }
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  return readStoreKey(path);
+}
+
+function readStoreKey(path: string): Buffer {
+  const mode = statSync(path).mode;
+  if ((mode & 0o077) !== 0) throw new Error(`${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+  const key = readFileSync(path);
+  if (key.length !== KEY_BYTES) throw new Error(`${path} is not a ${KEY_BYTES}-byte key`);
+  return key;
+}
