@@ -14,7 +14,7 @@ import { Identities } from './iam/identities.js';
 import { MfaDevices } from './iam/mfa.js';
 import { SqliteMfaDeviceStore } from './iam/mfa-sqlite-store.js';
 import { SqliteIdentityStore } from './iam/sqlite-store.js';
-import { CallerFactsRegistry, protectionHooks } from './objectstore/protection/hooks.js';
+import { protectionHooks } from './objectstore/protection/hooks.js';
 import { LifecycleEngine, type LifecycleReport } from './objectstore/protection/lifecycle.js';
 import { EmbeddedObjectStore } from './objectstore/embedded.js';
 import { ExternalS3Store } from './objectstore/external/s3-store.js';
@@ -131,8 +131,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     random: deps.random,
     findUser: (accountId, userName) => identities.findUser(accountId, userName),
   });
-  const callerFacts = new CallerFactsRegistry();
-  objects.use(protectionHooks({ store: objects, clock: deps.clock, mfa: mfaDevices, facts: callerFacts }));
+  objects.use(protectionHooks({ store: objects, clock: deps.clock, mfa: mfaDevices }));
   const lifecycle = new LifecycleEngine({ store: objects, clock: deps.clock });
   const jobs = createJobs(logger);
   // The engine delivers when its interval has passed by the clock; this only wakes it up.
@@ -157,7 +156,6 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         kms,
         policies: identities,
         protection: {
-          facts: callerFacts,
           mfa: mfaDevices,
           policies: identities,
           ...(config.restoreDelayMs !== undefined ? { restoreDelayMs: config.restoreDelayMs } : {}),

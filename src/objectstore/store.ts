@@ -91,6 +91,12 @@ export interface WriteContext {
   mfa?: string;
   /** Request headers a hook may need (e.g. `x-amz-server-side-encryption`). */
   headers?: Record<string, string>;
+  /** The API layer established that the caller is the root user of the bucket owner's account. */
+  isOwnerRoot?: boolean;
+  /** The request asked to bypass governance retention and IAM allows it (s3:BypassGovernanceRetention). */
+  mayBypassGovernance?: boolean;
+  /** Object Lock attributes the write asked for explicitly (they replace the bucket's default retention). */
+  lockAttributes?: Record<string, string>;
 }
 
 export interface PutObjectOptions {

@@ -91,6 +91,24 @@ export function objectResources(deps: S3Deps): Pick<OperationSpec, 'resources' |
   };
 }
 
+/** What an operation's wrapper learned about the caller (see {@link withCallerFacts}). */
+export type CallerFacts = Pick<WriteContext, 'isOwnerRoot' | 'mayBypassGovernance' | 'lockAttributes'>;
+
+const CALLER_FACTS = Symbol('s3-caller-facts');
+
+/**
+ * The input with facts about the caller attached, for the engine's hooks: a wrapper that
+ * evaluates IAM or parses lock headers passes them to the core handler this way, and
+ * {@link writeContext} hands them to the store. A symbol key, so no codec or record sees it.
+ */
+export function withCallerFacts(input: Input, facts: CallerFacts): Input {
+  return { ...input, [CALLER_FACTS]: { ...callerFactsOf(input), ...facts } };
+}
+
+function callerFactsOf(input: Input): CallerFacts | undefined {
+  return (input as Record<symbol, CallerFacts | undefined>)[CALLER_FACTS];
+}
+
 /** The write context handed to the engine's hooks. */
 export function writeContext(ctx: CallContext, input: Input): WriteContext {
   const mfa = optStr(input, 'MFA');
@@ -99,6 +117,7 @@ export function writeContext(ctx: CallContext, input: Input): WriteContext {
     requestId: ctx.requestId,
     ...(input.BypassGovernanceRetention === true ? { bypassGovernanceRetention: true } : {}),
     ...(mfa ? { mfa } : {}),
+    ...callerFactsOf(input),
   };
 }
 

@@ -15,7 +15,6 @@ import { evaluate, parsePolicyDocument, type PolicyDocument } from '../../auth/p
 import type { Principal } from '../../auth/principal.js';
 import { s3Errors } from '../../objectstore/errors.js';
 import { archiveErrors, isArchived, readable, restoreAttributes, restoreHeader, restoreState, type RestoreTier } from '../../objectstore/protection/archive.js';
-import type { CallerFactsRegistry } from '../../objectstore/protection/hooks.js';
 import {
   checkLockConfiguration,
   LOCK_ATTRIBUTES,
@@ -31,12 +30,10 @@ import { requireOwnerMfa, type MfaVerifier } from '../../objectstore/protection/
 import type { BucketInfo, ObjectInfo } from '../../objectstore/store.js';
 import { authzPrincipal, globalConditionContext } from '../authz.js';
 import type { CallContext, OperationSpec } from '../service.js';
-import { bucketResources, objectArn, objectResources, optDate, optRecord, optStr, s3Spec, str, writeContext, type Input, type Output, type S3Deps } from './common.js';
+import { bucketResources, objectArn, objectResources, optDate, optRecord, optStr, s3Spec, str, withCallerFacts, writeContext, type Input, type Output, type S3Deps } from './common.js';
 
 /** What the protection operations need beyond the store. */
 export interface S3ProtectionDeps {
-  /** Request facts handed to the guard hooks; the same registry the hooks were built with. */
-  facts: CallerFactsRegistry;
   /** Checks root MFA codes (IAM's virtual MFA devices). */
   mfa: MfaVerifier;
   /** The caller's identity policies, for s3:BypassGovernanceRetention and the lock headers of HeadObject. */
@@ -155,7 +152,6 @@ function decorate(ops: Record<string, OperationSpec>, name: string, wrap: (inner
  */
 export function protectOperations(core: Record<string, OperationSpec>, deps: Deps): Record<string, OperationSpec> {
   const { store } = deps;
-  const facts = deps.protection.facts;
   const ops: Record<string, OperationSpec> = { ...core };
 
   const writeWithLock =
@@ -165,7 +161,7 @@ export function protectOperations(core: Record<string, OperationSpec>, deps: Dep
       const bucket = requireBucket(deps, str(input, 'Bucket'));
       const lockAttributes = requestedLock(deps, input, bucket, ctx.now);
       if (lockAttributes && requireChecksum && !CHECKSUM_MEMBERS.some((m) => typeof input[m] === 'string')) throw lockErrors.checksumRequired();
-      return facts.with(ctx.requestId, { ...(lockAttributes ? { lockAttributes } : {}) }, () => inner(input, ctx));
+      return inner(withCallerFacts(input, { ...(lockAttributes ? { lockAttributes } : {}) }), ctx);
     };
   decorate(ops, 'PutObject', writeWithLock(true));
   decorate(ops, 'CopyObject', writeWithLock(false));
@@ -174,7 +170,7 @@ export function protectOperations(core: Record<string, OperationSpec>, deps: Dep
     const bucket = store.bucketInfo(str(input, 'Bucket'));
     if (!bucket) return inner(input, ctx);
     const bypass = input.BypassGovernanceRetention === true && allowed(deps, ctx, 's3:BypassGovernanceRetention', objectArn(bucket.name, str(input, 'Key')), bucket);
-    return facts.with(ctx.requestId, { isOwnerRoot: isOwnerRoot(ctx, bucket), mayBypassGovernance: bypass }, () => inner(input, ctx));
+    return inner(withCallerFacts(input, { isOwnerRoot: isOwnerRoot(ctx, bucket), mayBypassGovernance: bypass }), ctx);
   });
 
   decorate(ops, 'DeleteObjects', (inner) => async (input, ctx) => {
@@ -190,7 +186,7 @@ export function protectOperations(core: Record<string, OperationSpec>, deps: Dep
     const bypass =
       input.BypassGovernanceRetention === true &&
       objects.every((o) => allowed(deps, ctx, 's3:BypassGovernanceRetention', objectArn(bucket.name, typeof o.Key === 'string' ? o.Key : ''), bucket));
-    return facts.with(ctx.requestId, { isOwnerRoot: ownerRoot, mayBypassGovernance: bypass }, () => inner(input, ctx));
+    return inner(withCallerFacts(input, { isOwnerRoot: ownerRoot, mayBypassGovernance: bypass }), ctx);
   });
 
   decorate(ops, 'PutBucketVersioning', (inner) => async (input, ctx) => {
@@ -201,7 +197,7 @@ export function protectOperations(core: Record<string, OperationSpec>, deps: Dep
     if (optStr(optRecord(input, 'VersioningConfiguration') ?? {}, 'MFADelete') !== undefined) {
       requireOwnerMfa(deps.protection.mfa, bucket.owner, optStr(input, 'MFA'), ownerRoot);
     }
-    return facts.with(ctx.requestId, { isOwnerRoot: ownerRoot }, () => inner(input, ctx));
+    return inner(withCallerFacts(input, { isOwnerRoot: ownerRoot }), ctx);
   });
 
   decorate(ops, 'GetObject', (inner) => async (input, ctx) => {
@@ -225,7 +221,6 @@ export function protectOperations(core: Record<string, OperationSpec>, deps: Dep
 /** The Object Lock and restore operations. */
 function protectionOperations(deps: Deps): Record<string, OperationSpec> {
   const { store } = deps;
-  const facts = deps.protection.facts;
   const data = { category: 'Data' as const, ...objectResources(deps) };
   const versionOf = (input: Input): { versionId?: string } => {
     const v = optStr(input, 'VersionId');
@@ -279,9 +274,10 @@ function protectionOperations(deps: Deps): Record<string, OperationSpec> {
           mode !== undefined && until !== undefined
             ? retentionAttributes({ mode, retainUntil: until.getTime() })
             : { [LOCK_ATTRIBUTES.mode]: undefined, [LOCK_ATTRIBUTES.retainUntil]: undefined };
-        await facts.with(ctx.requestId, { mayBypassGovernance: bypass }, () =>
-          store.updateObjectAttributes(bucket.name, key, versionOf(input).versionId, patch, writeContext(ctx, input)),
-        );
+        await store.updateObjectAttributes(bucket.name, key, versionOf(input).versionId, patch, {
+          ...writeContext(ctx, input),
+          mayBypassGovernance: bypass,
+        });
         return {};
       },
     }),
