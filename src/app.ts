@@ -5,12 +5,24 @@
  */
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DeliveryEngine } from './delivery/delivery.js';
+import { EventBusEngine } from './bus/engine.js';
+import { SqliteBusStore } from './bus/sqlite-store.js';
+import { DeliveryEngine, type DeliveryWrite } from './delivery/delivery.js';
+import { trailMatcher } from './delivery/selectors.js';
 import { SqliteDeliveryStateStore } from './delivery/sqlite-store.js';
 import { openSqliteEventLog } from './eventlog/sqlite-eventlog.js';
 import { History } from './history/history.js';
 import { historyMigrations } from './history/schema.js';
 import { Identities } from './iam/identities.js';
+import { Logs } from './logs/logs.js';
+import { MemoryMetricSink } from './logs/metrics.js';
+import { SqliteLogsStore } from './logs/sqlite-store.js';
+import { functionEvent } from './logs/subscriptions.js';
+import { checkTrailLogsAccess, type TrailLogsAccessDeps } from './logs/trail-access.js';
+import { TrailStream } from './logs/trail-stream.js';
+import { DigestEngine } from './integrity/engine.js';
+import { SigningKeys } from './integrity/keys.js';
+import { SqliteIntegrityStore } from './integrity/sqlite-store.js';
 import { MfaDevices } from './iam/mfa.js';
 import { SqliteMfaDeviceStore } from './iam/mfa-sqlite-store.js';
 import { SqliteIdentityStore } from './iam/sqlite-store.js';
@@ -32,12 +44,24 @@ import { createListener } from './server/http.js';
 import { RequestPipeline } from './server/pipeline.js';
 import { writeCredentialsFile, writeServerAddress } from './server/datadir.js';
 import { cloudtrailService } from './services/cloudtrail/index.js';
+import { eventsService } from './services/events/index.js';
 import { iamService } from './services/iam/index.js';
+import { logsService } from './services/logs/index.js';
 import { s3Service } from './services/s3/index.js';
+import { snsPublicRoute, snsService } from './services/sns/index.js';
+import { sqsService } from './services/sqs/index.js';
 import { kmsEnvelope } from './services/s3/encryption.js';
+import { ACCESS_CONFIG, authorizeServiceWrite } from './services/s3/access.js';
 import { kmsService } from './services/kms/index.js';
 import { stsService } from './services/sts/index.js';
+import { FUNCTION_ARN, FunctionRegistry } from './sns/functions.js';
+import { loadOrCreateSigningIdentity } from './sns/signing.js';
+import { SqliteTopicStore } from './sns/sqlite-store.js';
+import { Topics } from './sns/topics.js';
+import { Queues } from './sqs/queues.js';
+import { SqliteQueueStore } from './sqs/sqlite-store.js';
 import { openStateDatabase } from './storage/sqlite.js';
+import { CLOUDTRAIL_SERVICE } from './trails/delivery-access.js';
 import { Trails } from './trails/trails.js';
 import { SqliteTrailStore } from './trails/sqlite-store.js';
 
@@ -54,8 +78,24 @@ export interface RunningServer {
   accessKeyId: string;
   secretAccessKey: string;
   dataDir: string;
+  /** The SQS engine (other engines send to queues through it). */
+  queues: Queues;
+  /** The SNS engine (other engines publish through it). */
+  topics: Topics;
+  /** Functions by ARN, the targets of SNS `lambda` subscriptions. */
+  functions: FunctionRegistry;
+  /** The event bus (EventBridge): `idle()` waits until everything logged so far is on the bus and delivered. */
+  events: EventBusEngine;
   /** Trail delivery: `deliverNow()` writes every trail's pending log files at once. */
   delivery: DeliveryEngine;
+  /** CloudWatch Logs: `applyRetention()` deletes expired events now; `idle()` waits for subscription deliveries. */
+  logs: Logs;
+  /** Trails into CloudWatch Logs: `idle()` waits until everything logged so far is in its log groups. */
+  trailStream: TrailStream;
+  /** What metric filters have counted, per series and minute (until the metrics engine takes them). */
+  logMetrics: MemoryMetricSink;
+  /** Log file validation: `digestNow()` writes a digest for every chain at once. */
+  digests: DigestEngine;
   /** Applies every bucket's S3 lifecycle rules now (the server also runs it once a minute). */
   runLifecycle(): Promise<LifecycleReport>;
   /** Stops accepting requests, answers those in flight, flushes the event log and closes storage. */
@@ -111,18 +151,47 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     clock: deps.clock,
     bucketExists: async (_accountId, bucket) => (await trailBuckets.headBucket(bucket)) !== undefined,
     // Tells delivery (built below, before any request) where StartLogging and StopLogging fall in the log.
-    loggingChanged: (trail, isLogging) => deliveryEngine.loggingChanged(trail, isLogging),
+    loggingChanged: (trail, isLogging) => {
+      deliveryEngine.loggingChanged(trail, isLogging);
+      trailStream.loggingChanged(trail, isLogging);
+      digestEngine.loggingChanged(trail, isLogging);
+    },
     // A trail's KmsKeyId is stored as the key's ARN; the region is the ARN's own.
     resolveKmsKey: async (accountId, arn) => kms.resolveKeyArn(accountId, arn.split(':')[3] ?? '', arn),
+    // A CloudWatch Logs log group must exist and the role let CloudTrail write to it.
+    cloudWatchLogsAccess: (accountId, logGroupArn, roleArn) => checkTrailLogsAccess(trailLogsAccess, accountId, logGroupArn, roleArn),
+    // CloudTrail needs a bucket policy granting its service principal, in any account; an
+    // external endpoint's policy is read where it serves GetBucketPolicy, else not checked.
+    bucketPolicy: external
+      ? (bucket) => external.bucketPolicy(bucket)
+      : async (bucket) => objects.bucketConfig(bucket, ACCESS_CONFIG.policy) ?? null,
+    keyPolicyAllows: async (req) => kms.authorizeKeyUse({ principal: req.principal, identityPolicies: [] }, req.action, req.keyArn, req.context).decision === 'Allow',
   });
   const deliveryEngine = new DeliveryEngine({
     log: eventLog,
     trails,
+    // In the embedded store, delivery writes as CloudTrail: the bucket policy decides.
+    ...(external ? {} : { authorizeWrite: (write: DeliveryWrite) => authorizeServiceWrite(objects, { ...write, service: CLOUDTRAIL_SERVICE }) }),
     objects: trailBuckets,
     store: new SqliteDeliveryStateStore(db),
     clock: deps.clock,
     logger: logger.child({ component: 'delivery' }),
     ...(config.deliveryIntervalMs !== undefined ? { intervalMs: config.deliveryIntervalMs } : {}),
+    // Each delivered file is listed in its trail's next digest (log file validation).
+    onLogFile: (file) => digestEngine.logFileDelivered(file),
+  });
+  // Log file validation: signed digest chains, with keys sealed under the KMS master key.
+  const integrityStore = new SqliteIntegrityStore(db);
+  const signingKeys = new SigningKeys({ store: integrityStore, clock: deps.clock, random: deps.random, masterKey: loadOrCreateMasterKey(dataDir, deps.random) });
+  const digestEngine = new DigestEngine({
+    trails,
+    objects: trailBuckets,
+    store: integrityStore,
+    keys: signingKeys,
+    clock: deps.clock,
+    logger: logger.child({ component: 'digests' }),
+    deliverySettled: (trailArn) => deliveryEngine.settled(trailArn),
+    ...(config.digestIntervalMs !== undefined ? { intervalMs: config.digestIntervalMs } : {}),
   });
   // S3 data protection: virtual MFA devices (IAM), Object Lock and MFA delete guards, lifecycle.
   const mfaDevices = new MfaDevices({
@@ -135,20 +204,132 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const lifecycle = new LifecycleEngine({ store: objects, clock: deps.clock });
   const jobs = createJobs(logger);
   // The engine delivers when its interval has passed by the clock; this only wakes it up.
-  jobs.every('trail-delivery', Math.min(1000, deliveryEngine.interval), () => deliveryEngine.tick());
+  // Woken four times an interval (at most once a second), a delivery is at most a quarter interval late.
+  jobs.every('trail-delivery', Math.min(1000, Math.max(10, deliveryEngine.interval / 4)), () => deliveryEngine.tick());
+  jobs.every('trail-digests', Math.min(1000, digestEngine.interval), () => digestEngine.tick());
   // Keys whose deletion waiting period has ended are deleted.
   // S3 lifecycle rules (transitions, expirations, aborted uploads) are applied once a minute.
   jobs.every('s3-lifecycle', 60_000, () => lifecycle.run());
   jobs.every('kms-key-deletion', 60_000, () => {
     for (const key of kms.purgeDue(deps.clock.now())) logger.info({ keyArn: key.arn }, 'deleted KMS key');
   });
-  // Events older than the history's 90 days go, once every consumer of the log has read them.
-  jobs.every('history-retention', 60_000, () => history.purge(deps.clock.now(), deliveryEngine.lowestCursor() ?? eventLog.lastSeq()));
 
+  // SQS queues (the notification targets of topics, rules and alarms); the endpoint is known once listening.
+  let serverEndpoint = '';
+  const queues = new Queues({ store: new SqliteQueueStore(db), clock: deps.clock, random: deps.random });
+  jobs.every('sqs-retention', 60_000, () => queues.expireAll());
+  // SNS topics deliver to queues, HTTP(S) endpoints and functions (registered by ARN); retries wake every second.
+  const functions = new FunctionRegistry();
+  const topics = new Topics({
+    store: new SqliteTopicStore(db),
+    clock: deps.clock,
+    random: deps.random,
+    logger: logger.child({ component: 'sns' }),
+    queues,
+    functions,
+    signing: loadOrCreateSigningIdentity(dataDir, deps.clock, deps.random),
+    endpoint: () => serverEndpoint,
+  });
+  jobs.every('sns-delivery', 1000, () => topics.deliverDue());
+
+  // CloudWatch Logs: subscription filters deliver to queues and functions; metric filters count into memory for now.
+  const logMetrics = new MemoryMetricSink();
+  const logsStore = new SqliteLogsStore(db);
+  const logsEngine = new Logs({
+    store: logsStore,
+    clock: deps.clock,
+    metrics: logMetrics,
+    logger: logger.child({ component: 'logs' }),
+    destinations: {
+      exists: (arn) => (FUNCTION_ARN.test(arn) ? functions.has(arn) : queues.findQueueByArn(arn) !== undefined),
+      deliver: async (arn, payload) => {
+        if (FUNCTION_ARN.test(arn)) await functions.invoke(arn, functionEvent(payload));
+        else await queues.sendMessage(arn, payload);
+      },
+    },
+  });
+  jobs.every('logs-retention', 60_000, () => logsEngine.applyRetention());
+  const trailLogsAccess: TrailLogsAccessDeps = {
+    groupExists: (accountId, region, name) => logsEngine.findGroup({ accountId, region }, name) !== undefined,
+    findRole: (accountId, roleName) => identities.findRole(accountId, roleName),
+    rolePolicies: (role) =>
+      identities.identityPolicies({
+        type: 'AssumedRole',
+        accountId: role.accountId,
+        accessKeyId: '',
+        roleName: role.roleName,
+        roleId: role.roleId,
+        rolePath: role.path,
+        sessionName: 'CloudTrail',
+        issuedAt: 0,
+        sourceArn: 'cloudtrail.amazonaws.com',
+      }),
+  };
+  // Each logging trail with a log group streams its events there as they are appended.
+  const trailStream = new TrailStream({
+    log: eventLog,
+    trails,
+    logs: logsEngine,
+    store: logsStore,
+    now: () => deps.clock.now(),
+    checkAccess: (trail, groupArn, roleArn) => checkTrailLogsAccess(trailLogsAccess, trail.accountId, groupArn, roleArn),
+    logger: logger.child({ component: 'trail-stream' }),
+  });
+  trailStream.start();
+  jobs.every('logs-trail-stream', 1000, () => trailStream.tick());
+
+  // EventBridge: every logged record goes onto its account's default bus as it is appended.
+  const eventBus = new EventBusEngine({
+    store: new SqliteBusStore(db),
+    clock: deps.clock,
+    random: deps.random,
+    logger: logger.child({ component: 'events' }),
+    log: eventLog,
+    targets: {
+      queues: {
+        sendMessage: async (arn, body, attrs, from) => {
+          await queues.sendMessage(arn, body, undefined, {
+            ...(attrs?.MessageGroupId !== undefined ? { groupId: attrs.MessageGroupId } : {}),
+            ...(from ? { source: { service: 'events.amazonaws.com', sourceArn: from.ruleArn, sourceAccount: from.accountId } } : {}),
+          });
+        },
+      },
+      topics: {
+        publish: async (arn, message, from) => {
+          await topics.publish(
+            arn,
+            { message: message.message, ...(message.subject !== undefined ? { subject: message.subject } : {}) },
+            from ? { source: { service: 'events.amazonaws.com', sourceArn: from.ruleArn, sourceAccount: from.accountId } } : {},
+          );
+        },
+      },
+      // Functions take the target input as JSON; an input that is not JSON (a constant string template) goes as text.
+      functions: {
+        invoke: async (arn, payload) => {
+          let parsed: unknown = payload;
+          try {
+            parsed = JSON.parse(payload);
+          } catch {
+            // Not JSON: handed over as the string it is.
+          }
+          await functions.invoke(arn, parsed);
+        },
+      },
+    },
+    // CloudTrail sends data events to EventBridge only when a trail logs them.
+    acceptDataEvent: (event) => trails.listLoggingTrails().some((trail) => trailMatcher(trail)(event)),
+  });
+  eventBus.start();
+  // Schedules fire and failed deliveries are retried by the clock; new events never wait for this.
+  jobs.every('events-bus', 1000, () => eventBus.tick());
+  // Events older than the history's 90 days go, once every consumer of the log (trails, the bus) has read them.
+  jobs.every('history-retention', 60_000, () =>
+    history.purge(deps.clock.now(), Math.min(deliveryEngine.lowestCursor() ?? eventLog.lastSeq(), eventBus.cursor(), trailStream.cursor())),
+  );
 
   const pipeline = new RequestPipeline({
     services: [
-      cloudtrailService({ trails, history }),
+      cloudtrailService({ trails, history, publicKeys: signingKeys }),
       iamService({ identities, mfa: mfaDevices }),
       stsService({ identities }),
       s3Service({
@@ -168,6 +349,10 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         },
       }),
       kmsService({ kms, policies: identities }),
+      sqsService({ queues, endpoint: () => serverEndpoint }),
+      snsService({ topics }),
+      eventsService({ bus: eventBus }),
+      logsService({ logs: logsEngine }),
     ],
     credentials: identities,
     policies: identities,
@@ -176,6 +361,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     random: deps.random,
     logger: logger.child({ component: 'pipeline' }),
     serverHosts: [config.host],
+    publicRoutes: [snsPublicRoute(topics)],
   });
 
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
@@ -183,6 +369,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const bound = await listener.listen(config.host, config.port);
   const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
   const endpoint = `${tls ? 'https' : 'http'}://${host}:${bound.port}`;
+  serverEndpoint = endpoint;
   writeServerAddress(dataDir, { endpoint, host: bound.host, port: bound.port, pid: process.pid });
   logger.info({ endpoint, dataDir }, 'cairn is listening');
 
@@ -193,13 +380,28 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     accessKeyId: account.accessKeyId,
     secretAccessKey: account.secretAccessKey,
     dataDir,
+    queues,
+    topics,
+    functions,
+    events: eventBus,
     delivery: deliveryEngine,
+    digests: digestEngine,
+    logs: logsEngine,
+    trailStream,
+    logMetrics,
     runLifecycle: () => lifecycle.run(),
     stop() {
       stopping ??= (async () => {
+        // Long polls end at once, so closing the listener does not wait out their wait times.
+        queues.stop();
         await listener.close();
+        await topics.stop();
         await jobs.stop();
         await deliveryEngine.stop();
+        await digestEngine.stop();
+        await eventBus.stop();
+        await trailStream.stop();
+        await logsEngine.idle();
         external?.close();
         history.close();
         await eventLog.close();

@@ -35,8 +35,8 @@ beforeAll(async () => {
   cairn = await startCairn();
   client = new CloudTrailClient({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root, maxAttempts: 1 });
   arn = `arn:aws:cloudtrail:us-east-1:${cairn.server.accountId}:trail/iac`;
-  await cairn.awsJson(['s3api', 'create-bucket', '--bucket', 'iac-logs']);
-  await cairn.awsJson(['s3api', 'create-bucket', '--bucket', 'iac-logs-2']);
+  await cairn.trailBucket('iac-logs');
+  await cairn.trailBucket('iac-logs-2');
 });
 afterAll(async () => {
   await cairn.stop();

@@ -15,7 +15,7 @@ beforeAll(async () => {
   cairn = await startCairn();
   accountId = cairn.server.accountId;
   arn = `arn:aws:cloudtrail:us-east-1:${accountId}:trail/main`;
-  await cairn.awsJson(['s3api', 'create-bucket', '--bucket', 'audit-logs']);
+  await cairn.trailBucket('audit-logs');
 });
 afterAll(async () => {
   await cairn.stop();

@@ -5,7 +5,7 @@
  * selectors, regions and global service events, GetTrailStatus, a crash with `kill -9`
  * in the middle of deliveries, and delivery to an external S3 endpoint (moto_server).
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/platform/clock.js';
+import { cloudTrailBucketPolicy, cloudTrailKeyPolicyStatement } from '../src/trails/delivery-access.js';
 import { parseDuration } from '../src/platform/config.js';
 import { run, startCairn, tempDir, type TestCairn } from './support/cairn.js';
 import { cairnBin, spawnServer, repoRoot, type ServerProcess } from './support/process.js';
@@ -101,7 +102,7 @@ describe('trail delivery with the AWS CLI', () => {
   });
 
   it('delivers every call exactly once, in CloudTrail layout, by each trail scope and selectors', async () => {
-    for (const bucket of ['trail-logs', 'data-a', 'data-b', 'gone-bucket']) await cairn.awsJson(['s3api', 'create-bucket', '--bucket', bucket]);
+    for (const bucket of ['trail-logs', 'data-a', 'data-b', 'gone-bucket']) await cairn.trailBucket(bucket);
     const trail = async (name: string, args: string[] = [], region = 'us-east-1') => {
       await cairn.awsJson(['cloudtrail', 'create-trail', '--name', name, '--s3-bucket-name', 'trail-logs', '--s3-key-prefix', name, ...args], undefined, region);
     };
@@ -109,7 +110,15 @@ describe('trail delivery with the AWS CLI', () => {
     await trail('writes');
     await trail('noglobal', ['--no-include-global-service-events']);
     await trail('data');
-    const key = await cairn.awsJson<{ KeyMetadata: { Arn: string } }>(['kms', 'create-key'], undefined, 'eu-west-1');
+    // The key policy lets CloudTrail encrypt this account's logs, as AWS requires.
+    const keyPolicy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${cairn.server.accountId}:root` }, Action: 'kms:*', Resource: '*' },
+        cloudTrailKeyPolicyStatement(cairn.server.accountId),
+      ],
+    };
+    const key = await cairn.awsJson<{ KeyMetadata: { Arn: string } }>(['kms', 'create-key', '--policy', JSON.stringify(keyPolicy)], undefined, 'eu-west-1');
     await trail('regional', ['--kms-key-id', key.KeyMetadata.Arn], 'eu-west-1');
     await cairn.awsJson(['cloudtrail', 'create-trail', '--name', 'broken', '--s3-bucket-name', 'gone-bucket']);
     await cairn.awsJson(['cloudtrail', 'put-event-selectors', '--trail-name', 'writes', '--event-selectors', '[{"ReadWriteType":"WriteOnly"}]']);
@@ -200,7 +209,7 @@ describe('trail delivery with the AWS CLI', () => {
     await cairn.awsJson(['cloudtrail', 'stop-logging', '--name', 'writes']);
     await cairn.awsJson(['iam', 'create-user', '--user-name', 'after-stop']);
     // The broken trail's bucket comes back: its events are delivered, none lost.
-    await cairn.awsJson(['s3api', 'create-bucket', '--bucket', 'gone-bucket']);
+    await cairn.trailBucket('gone-bucket');
     clock.advance(5 * MINUTE);
     const second = await cairn.server.delivery.deliverNow();
     expect(second.failures).toEqual([]);
@@ -255,6 +264,8 @@ describe('crash safety of delivery', () => {
     };
     let c = clients(server);
     await c.s3.send(new CreateBucketCommand({ Bucket: 'crash-logs' }));
+    const account = (await c.sts.send(new GetCallerIdentityCommand({}))).Account ?? '';
+    await c.s3.send(new PutBucketPolicyCommand({ Bucket: 'crash-logs', Policy: cloudTrailBucketPolicy({ bucket: 'crash-logs', accountId: account }) }));
     await c.ct.send(new CreateTrailCommand({ Name: 'all', S3BucketName: 'crash-logs', IsMultiRegionTrail: true }));
     await c.ct.send(new StartLoggingCommand({ Name: 'all' }));
 
@@ -340,6 +351,8 @@ describe('delivery to an external S3 endpoint', () => {
       clock,
       config: { s3Endpoint: endpoint, s3AccessKeyId: 'testing', s3SecretAccessKey: 'testing', s3Region: 'us-east-1' },
     });
+    const policy = cloudTrailBucketPolicy({ bucket: 'moto-logs', accountId: cairn.server.accountId, anyPrefix: true });
+    await s3.send(new PutBucketPolicyCommand({ Bucket: 'moto-logs', Policy: policy }));
     // A bucket of the embedded store is not a trail bucket any more.
     await cairn.awsJson(['s3api', 'create-bucket', '--bucket', 'embedded-only']);
     const missing = await cairn.aws(['cloudtrail', 'create-trail', '--name', 'nope', '--s3-bucket-name', 'embedded-only']);

@@ -37,7 +37,7 @@ beforeAll(async () => {
     clock.advance(1000);
     await sts.send(new GetCallerIdentityCommand({}));
   }
-  await cairn.awsJson(['s3api', 'create-bucket', '--bucket', 'history-logs']);
+  await cairn.trailBucket('history-logs');
   await cairn.awsJson(['cloudtrail', 'create-trail', '--name', 'history-trail', '--s3-bucket-name', 'history-logs']);
 });
 afterAll(async () => {

@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { serverCommand } from './server.js';
 import { envCommand } from './env.js';
+import { validateLogsCommand, type ValidateLogsOptions } from './validate-logs.js';
 
 export async function run(argv: string[]): Promise<number> {
   const program = new Command('cairn')
@@ -35,6 +36,11 @@ export async function run(argv: string[]): Promise<number> {
         .default('5m'),
     )
     .addOption(
+      new Option('--digest-interval <duration>', 'how often trails with log file validation get a digest (60s, 10m, 1h...)')
+        .env('CAIRN_DIGEST_INTERVAL')
+        .default('1h'),
+    )
+    .addOption(
       new Option('--restore-delay <duration>', 'how long S3 restores of GLACIER/DEEP_ARCHIVE objects take (default: by retrieval tier, 5m to 48h)').env(
         'CAIRN_RESTORE_DELAY',
       ),
@@ -54,6 +60,24 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(new Option('--data-dir <dir>', 'data directory').env('CAIRN_DATA_DIR').default('./cairn-data'))
     .action((opts: { dataDir: string }) => {
       code = envCommand(opts.dataDir);
+    });
+
+  program
+    .command('validate-logs')
+    .description('validate a trail\'s log files and digests (as `aws cloudtrail validate-logs`, plus more checks)')
+    .requiredOption('--trail-arn <arn>', 'the ARN of the trail to validate')
+    .requiredOption('--start-time <time>', 'validate log files delivered on or after this UTC time (2015-01-08T05:21:42Z)')
+    .option('--end-time <time>', 'validate log files delivered on or before this UTC time (default: now)')
+    .option('--s3-bucket <bucket>', 'the bucket holding the digests (default: the trail\'s, from DescribeTrails)')
+    .option('--s3-prefix <prefix>', 'the key prefix of the digests (default: the trail\'s)')
+    .option('--account-id <id>', 'the account whose logs to validate (organization trails)')
+    .option('--verbose', 'print every valid file too')
+    .option('--public-key <file>', 'a PEM or DER public key to verify digests with, instead of ListPublicKeys (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--local-dir <dir>', 'read digests and log files from a local copy of the bucket\'s AWSLogs/ tree')
+    .option('--organization-id <id>', 'the organization id (o-...) of an organization trail')
+    .option('--concurrency <n>', 'files fetched at once (default 32)')
+    .action(async (opts: ValidateLogsOptions) => {
+      code = await validateLogsCommand(opts);
     });
 
   try {

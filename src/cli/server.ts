@@ -14,6 +14,11 @@ export async function serverCommand(opts: Record<string, string | boolean | unde
     process.stderr.write(`cairn server: invalid configuration:\n  - --delivery-interval: expected a duration such as 500ms, 5s or 2m\n`);
     return 2;
   }
+  const digestInterval = typeof opts.digestInterval === 'string' ? parseDuration(opts.digestInterval) : undefined;
+  if (opts.digestInterval !== undefined && digestInterval === undefined) {
+    process.stderr.write(`cairn server: invalid configuration:\n  - --digest-interval: expected a duration such as 60s, 10m or 1h\n`);
+    return 2;
+  }
   const restoreDelay = typeof opts.restoreDelay === 'string' ? parseDuration(opts.restoreDelay) : undefined;
   if (opts.restoreDelay !== undefined && restoreDelay === undefined) {
     process.stderr.write(`cairn server: invalid configuration:\n  - --restore-delay: expected a duration such as 30s, 5m or 4h\n`);
@@ -30,6 +35,7 @@ export async function serverCommand(opts: Record<string, string | boolean | unde
     maxBodyBytes: Number(opts.maxBodyBytes),
     logLevel: opts.logLevel,
     ...(interval !== undefined ? { deliveryIntervalMs: interval } : {}),
+    ...(digestInterval !== undefined ? { digestIntervalMs: digestInterval } : {}),
     ...(restoreDelay !== undefined ? { restoreDelayMs: restoreDelay } : {}),
     ...(typeof opts.s3Endpoint === 'string' && opts.s3Endpoint !== ''
       ? {

@@ -135,7 +135,7 @@ describe('delivery', () => {
     expect(file?.ids).toEqual(ids);
     const opts = [...w.buckets.objects.values()][0]?.opts;
     expect(opts?.headers).toEqual({ contentType: 'application/json', contentEncoding: 'gzip' });
-    expect(opts?.context?.headers).toEqual({ 'x-amz-server-side-encryption': 'AES256' });
+    expect(opts?.context?.headers).toEqual({ 'x-amz-server-side-encryption': 'AES256', 'x-amz-acl': 'bucket-owner-full-control' });
     expect(opts?.attributes).toEqual({ sse: 'AES256' });
     // Nothing new: nothing written, and the status shows the delivery.
     expect((await w.engine.deliverNow()).files).toEqual([]);
@@ -156,6 +156,7 @@ describe('delivery', () => {
     expect(o?.opts?.context?.headers).toEqual({
       'x-amz-server-side-encryption': 'aws:kms',
       'x-amz-server-side-encryption-aws-kms-key-id': keyArn,
+      'x-amz-acl': 'bucket-owner-full-control',
     });
     expect(o?.opts?.attributes).toMatchObject({ sse: 'aws:kms', 'sse-kms-key-id': keyArn });
   });

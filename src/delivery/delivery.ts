@@ -13,15 +13,17 @@
  * Schedule decisions read the injected Clock: {@link DeliveryEngine.tick} is called often
  * (by the server's jobs) and delivers only when the interval has elapsed by that clock.
  */
+import { createHash } from 'node:crypto';
 import type { CursorStore, EventLog, StoredEvent } from '../eventlog/eventlog.js';
 import { encryptionAttributes, type ObjectEncryption } from '../objectstore/access/encryption.js';
 import type { ObjectStore } from '../objectstore/store.js';
 import type { Clock } from '../platform/clock.js';
 import { isAwsError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { DELIVERY_ACL, deliveryContext, encryptionConditionKeys } from '../trails/delivery-access.js';
 import type { Trails } from '../trails/trails.js';
 import type { TrailRecord } from '../trails/store.js';
-import { LogFileBuffer, logFileBytes, logFileKey, uniqueString } from './logfile.js';
+import { LogFileBuffer, logFileBytes, logFileJson, logFileKey, uniqueString, type LogFileContent } from './logfile.js';
 import { trailMatcher, type EventMatcher } from './selectors.js';
 import type { DeliveryStateStore, LoggingSpan, TrailDeliveryState } from './store.js';
 
@@ -53,6 +55,48 @@ export interface DeliveryEngineOptions {
   maxRangeEvents?: number;
   /** When given, the lowest cursor of all trails is kept there as {@link DELIVERY_CONSUMER}, so retention never purges an undelivered event. */
   cursors?: CursorStore;
+  /**
+   * Told of each log file once it is in its bucket (the digest engine lists it in the
+   * trail's next digest); a retried delivery tells again with the same key and hash.
+   */
+  onLogFile?: (file: LogFileWritten) => void;
+  /**
+   * Authorizes each write as CloudTrail's service principal (the bucket policy of the
+   * embedded store), throwing S3's error (AccessDenied, NoSuchBucket) to refuse it, and
+   * says what the object is stored with (its owner and ACL under `bucket-owner-full-control`).
+   * Without it every write is made as the bucket owner.
+   */
+  authorizeWrite?: (write: DeliveryWrite) => DeliveryWriteGrant;
+}
+
+/** A log file about to be written, as the bucket's access rules see it. */
+export interface DeliveryWrite {
+  bucket: string;
+  key: string;
+  /** The condition keys of the request: the trail as source, the ACL and SSE headers. */
+  context: Record<string, string>;
+  /** The trail owner's account (the writer CloudTrail acts for). */
+  accountId: string;
+}
+
+/** What an authorized write is stored with. */
+export interface DeliveryWriteGrant {
+  owner?: string;
+  attributes?: Record<string, string>;
+}
+
+/** A log file as {@link DeliveryEngineOptions.onLogFile} is told of it. */
+export interface LogFileWritten {
+  trail: TrailRecord;
+  /** The Region whose events the file holds. */
+  region: string;
+  bucket: string;
+  key: string;
+  /** Hex SHA-256 of the uncompressed file. */
+  sha256: string;
+  /** The times (ms) of its oldest and newest events. */
+  oldestEventTime: number;
+  newestEventTime: number;
 }
 
 /** One log file written. */
@@ -154,7 +198,12 @@ export class DeliveryEngine {
     const due = now >= this.nextDueAt;
     const retries = [...this.backoff.values()].some((b) => b.retryAt <= now);
     if ((!due && !retries) || this.busy || this.stopped) return { files: [], failures: [] };
-    if (due) this.nextDueAt = now + this.intervalMs;
+    if (due) {
+      // Anchored to the schedule, not to when the wake-up came: a wake-up a moment late does
+      // not push every later delivery back (or, a moment early, skip a whole interval).
+      const next = this.nextDueAt + this.intervalMs;
+      this.nextDueAt = next > now ? next : now + this.intervalMs;
+    }
     return this.enqueue(() => this.pass({ force: false, due }));
   }
 
@@ -164,6 +213,17 @@ export class DeliveryEngine {
    */
   deliverNow(): Promise<DeliveryReport> {
     return this.enqueue(() => this.pass({ force: true, due: true }));
+  }
+
+  /**
+   * True when every stopped logging span of the trail has been delivered (its StopLogging
+   * record included) and no delivery is in progress: the trail's final digest can be written.
+   */
+  settled(trailArn: string): boolean {
+    const state = this.opts.store.get(trailArn);
+    if (!state) return true;
+    if (state.pending) return false;
+    return state.spans.every((s) => s.end === undefined || finished(s, state.cursor));
   }
 
   /** The lowest cursor among trails that still have events to deliver, or undefined when none has. */
@@ -292,7 +352,7 @@ export class DeliveryEngine {
             buffer = new LogFileBuffer(this.maxFileBytes);
             job.buffers.set(event.region, buffer);
           }
-          const full = buffer.add(event.record);
+          const full = buffer.add(event.record, event.eventTime);
           if (full) await this.write(job, event.region, full);
         }
       }
@@ -329,7 +389,7 @@ export class DeliveryEngine {
     return false;
   }
 
-  private async write(job: Job, region: string, file: { part: number; records: string[] }): Promise<void> {
+  private async write(job: Job, region: string, file: LogFileContent): Promise<void> {
     const { trail } = job;
     const key = logFileKey(
       {
@@ -349,14 +409,25 @@ export class DeliveryEngine {
     );
     const bucket = trail.config.s3BucketName;
     try {
+      const grant = this.opts.authorizeWrite?.({ bucket, key, accountId: trail.accountId, context: writeContext(trail) }) ?? {};
       const body = await logFileBytes(file.records);
       await this.opts.objects.putObject(bucket, key, body, {
         headers: { contentType: 'application/json', contentEncoding: 'gzip' },
         // The embedded store seals by the version's attributes; an external endpoint gets headers.
-        attributes: encryptionAttributes(logFileEncryption(trail, bucket, key)),
-        context: { accountId: trail.accountId, headers: encryptionHeaders(trail) },
+        attributes: { ...grant.attributes, ...encryptionAttributes(logFileEncryption(trail, bucket, key)) },
+        ...(grant.owner !== undefined ? { owner: grant.owner } : {}),
+        context: { accountId: trail.accountId, headers: { ...encryptionHeaders(trail), 'x-amz-acl': DELIVERY_ACL } },
       });
       job.files.push({ trailArn: trail.trailArn, bucket, key, records: file.records.length });
+      this.opts.onLogFile?.({
+        trail,
+        region,
+        bucket,
+        key,
+        sha256: createHash('sha256').update(logFileJson(file.records), 'utf8').digest('hex'),
+        oldestEventTime: file.oldestEventTime,
+        newestEventTime: file.newestEventTime,
+      });
     } catch (e) {
       job.error = deliveryError(e);
       this.opts.logger?.warn({ err: e, trailArn: trail.trailArn, bucket, key }, 'log file delivery failed');
@@ -455,6 +526,15 @@ function isStopLoggingRecord(trail: TrailRecord, event: StoredEvent): boolean {
   } catch {
     return false;
   }
+}
+
+/** The condition keys of a log file write: the trail as its source, `bucket-owner-full-control`, the SSE headers. */
+function writeContext(trail: TrailRecord): Record<string, string> {
+  return {
+    ...deliveryContext(trail),
+    's3:x-amz-acl': DELIVERY_ACL,
+    ...encryptionConditionKeys(trail.config.kmsKeyId),
+  };
 }
 
 /**

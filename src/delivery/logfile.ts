@@ -81,6 +81,14 @@ export async function logFileBytes(records: readonly string[]): Promise<Buffer> 
   return gzipAsync(Buffer.from(logFileJson(records), 'utf8'));
 }
 
+/** One file's share of a delivery: its part number, records, and the times (ms) of its oldest and newest events. */
+export interface LogFileContent {
+  part: number;
+  records: string[];
+  oldestEventTime: number;
+  newestEventTime: number;
+}
+
 /**
  * Collects one Region's records of a delivery into files of at most `maxBytes` of JSON
  * (a record larger than that gets a file of its own), handing each full file on.
@@ -89,28 +97,34 @@ export class LogFileBuffer {
   private records: string[] = [];
   private bytes = 0;
   private part = 0;
+  private oldest = Infinity;
+  private newest = -Infinity;
 
   constructor(private readonly maxBytes: number) {}
 
-  /** Adds a record; returns the records of a full file to write first, if adding it would overflow. */
-  add(record: string): { part: number; records: string[] } | undefined {
+  /** Adds a record (and its event time, ms); returns a full file to write first, if adding it would overflow. */
+  add(record: string, eventTime = 0): LogFileContent | undefined {
     const size = Buffer.byteLength(record, 'utf8') + 1;
-    let full: { part: number; records: string[] } | undefined;
+    let full: LogFileContent | undefined;
     if (this.records.length > 0 && this.bytes + size + FRAME_BYTES > this.maxBytes) full = this.take();
     this.records.push(record);
     this.bytes += size;
+    this.oldest = Math.min(this.oldest, eventTime);
+    this.newest = Math.max(this.newest, eventTime);
     return full;
   }
 
   /** The remaining records as the last file, if any. */
-  finish(): { part: number; records: string[] } | undefined {
+  finish(): LogFileContent | undefined {
     return this.records.length > 0 ? this.take() : undefined;
   }
 
-  private take(): { part: number; records: string[] } {
-    const out = { part: this.part++, records: this.records };
+  private take(): LogFileContent {
+    const out = { part: this.part++, records: this.records, oldestEventTime: this.oldest, newestEventTime: this.newest };
     this.records = [];
     this.bytes = 0;
+    this.oldest = Infinity;
+    this.newest = -Infinity;
     return out;
   }
 }

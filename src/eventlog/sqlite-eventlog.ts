@@ -147,7 +147,7 @@ interface Pending {
 
 /** A FIFO without Array#shift's O(n) cost when thousands of messages are in flight. */
 class Fifo<T> {
-  private items: T[] = [];
+  private items: (T | undefined)[] = [];
   private head = 0;
   push(item: T): void {
     this.items.push(item);
@@ -155,6 +155,8 @@ class Fifo<T> {
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];
+    // Drop the reference: a taken batch must not stay reachable until the array is compacted.
+    this.items[this.head] = undefined;
     this.head++;
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
@@ -163,7 +165,8 @@ class Fifo<T> {
     return item;
   }
   drain(): T[] {
-    const rest = this.items.slice(this.head);
+    // Slots before `head` are the only undefined ones.
+    const rest = this.items.slice(this.head) as T[];
     this.items = [];
     this.head = 0;
     return rest;

@@ -22,6 +22,8 @@ export const serverConfigSchema = z
     restoreDelayMs: z.number().int().min(0).max(30 * 24 * 60 * 60 * 1000).optional(),
     /** How often trails deliver log files (ms); CloudTrail's 5 minutes when absent. */
     deliveryIntervalMs: z.number().int().min(100).max(24 * 60 * 60 * 1000).optional(),
+    /** How often trails with log file validation get a digest (ms); CloudTrail's hour when absent. */
+    digestIntervalMs: z.number().int().min(1000).max(24 * 60 * 60 * 1000).optional(),
     /** An external S3-compatible endpoint for trail buckets and log files, instead of the embedded store. */
     s3Endpoint: z.url({ protocol: /^https?$/ }).optional(),
     s3AccessKeyId: z.string().min(1).optional(),

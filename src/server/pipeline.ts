@@ -16,7 +16,14 @@ import { AwsError, errors, isAwsError } from '../platform/errors.js';
 import type { RandomSource } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import { authzPrincipal, globalConditionContext } from '../services/authz.js';
-import { recordNotes, type CallContext, type OperationSpec, type RecordResource, type ServiceDefinition } from '../services/service.js';
+import {
+  recordNotes,
+  type CallContext,
+  type OperationSpec,
+  type PublicRoute,
+  type RecordResource,
+  type ServiceDefinition,
+} from '../services/service.js';
 import { toPathStyle } from '../services/s3/addressing.js';
 import { codecFor, type ProtocolCodec, type WireRequest, type WireResponse } from '../wire/protocol.js';
 import { toRecordShape } from '../wire/record-shape.js';
@@ -45,6 +52,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** Host names of this server, under which `<bucket>.<host>` addresses an S3 bucket. */
   serverHosts?: readonly string[];
+  /** Unsigned links services answer outside their APIs (SNS's certificate and subscription links). */
+  publicRoutes?: readonly PublicRoute[];
 }
 
 /** Facts about the connection a request came on. */
@@ -92,6 +101,10 @@ export class RequestPipeline {
   async handle(req: WireRequest, conn: Connection): Promise<WireResponse> {
     const requestId = this.deps.random.uuid();
     const now = this.deps.clock.now();
+    if (this.deps.publicRoutes && req.headers.authorization === undefined && !req.query.has('X-Amz-Signature')) {
+      const route = this.deps.publicRoutes.find((r) => r.matches(req));
+      if (route) return route.serve(req, requestId);
+    }
     let routed = this.routeUnsigned(req);
     let claim: SigV4Claim | undefined;
     try {

@@ -8,6 +8,7 @@ import type { PolicyDocument } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { EventCategory, RecordResource } from '../audit/record.js';
 import type { ServiceModel } from '../wire/model.js';
+import type { WireRequest, WireResponse } from '../wire/types.js';
 
 /** What a call knows about itself, handed to every operation. */
 export interface CallContext {
@@ -96,4 +97,14 @@ export interface ServiceDefinition {
   globalRegion?: string;
   model: ServiceModel;
   operations: Readonly<Record<string, OperationSpec>>;
+}
+
+/**
+ * An unsigned GET a service answers outside the API, neither authenticated nor recorded:
+ * the links AWS hands out in messages (SNS's SigningCertURL, SubscribeURL and
+ * UnsubscribeURL). Only requests that carry no signature are offered to it.
+ */
+export interface PublicRoute {
+  matches(req: WireRequest): boolean;
+  serve(req: WireRequest, requestId: string): Promise<WireResponse>;
 }

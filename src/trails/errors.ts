@@ -26,6 +26,10 @@ export const trailErrors = {
     ),
   invalidS3BucketName: (bucket: string) => error('InvalidS3BucketNameException', `Bucket name is not valid: ${bucket}`),
   s3BucketDoesNotExist: (bucket: string) => error('S3BucketDoesNotExistException', `S3 bucket ${bucket} does not exist!`),
+  insufficientS3BucketPolicy: (bucket: string) =>
+    error('InsufficientS3BucketPolicyException', `Incorrect S3 bucket policy is detected for bucket: ${bucket}`),
+  insufficientEncryptionPolicy: (bucket: string, keyArn: string) =>
+    error('InsufficientEncryptionPolicyException', `Insufficient permissions to access S3 bucket ${bucket} or KMS key ${keyArn}.`),
   invalidS3Prefix: (message: string) => error('InvalidS3PrefixException', message),
   invalidSnsTopicName: (topic: string) => error('InvalidSnsTopicNameException', `SNS topic name is not valid: ${topic}`),
   invalidKmsKeyId: (keyId: string) => error('InvalidKmsKeyIdException', `KMS key ID is not valid: ${keyId}`),

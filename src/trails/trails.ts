@@ -5,8 +5,10 @@
  * reads trails through {@link Trails.listLoggingTrails} and {@link Trails.get} and reports
  * back through {@link Trails.recordDelivery}. Nothing here knows the wire.
  */
+import { parsePolicyDocument, type AuthzPrincipal } from '../auth/policy.js';
 import type { Clock } from '../platform/clock.js';
 import { isAwsError } from '../platform/errors.js';
+import { bucketPolicyAllowsDelivery, keyUseRequest, type DeliveryTarget } from './delivery-access.js';
 import { trailErrors } from './errors.js';
 import type { EventSelectorInput, InsightSelectorInput } from './selectors.js';
 import {
@@ -57,8 +59,19 @@ export type OrganizationRole = 'management' | 'member' | 'none';
 export interface TrailsDeps {
   store: TrailStore;
   clock: Clock;
-  /** Checks the log bucket exists; without it only the bucket's name is validated. */
+  /** Checks the log bucket exists (in any account); without it only the bucket's name is validated. */
   bucketExists?: (accountId: string, bucket: string) => Promise<boolean>;
+  /**
+   * The bucket's policy text, `null` when it has none, `undefined` when it cannot be read
+   * (an external endpoint without GetBucketPolicy): then the policy check is skipped.
+   * Without it bucket policies are not checked.
+   */
+  bucketPolicy?: (bucket: string) => Promise<string | null | undefined>;
+  /**
+   * Whether a key policy allows a request (principal, action, condition keys) on a KMS key
+   * ARN; without it KMS key policies are not checked.
+   */
+  keyPolicyAllows?: (request: { principal: AuthzPrincipal; action: string; keyArn: string; context: Record<string, string> }) => Promise<boolean>;
   /**
    * Resolves a KMS key or alias ARN to its key's ARN, or undefined when there is no such
    * key; without it key ARNs are kept as given and aliases as alias ARNs.
@@ -73,6 +86,13 @@ export interface TrailsDeps {
    * delivery engine can mark the exact end of the event log at that moment.
    */
   loggingChanged?: (trail: TrailRecord, isLogging: boolean) => void;
+  /**
+   * Checks CloudTrail could deliver to the CloudWatch Logs log group with the role (the group
+   * exists; the role exists, trusts CloudTrail and allows writing), throwing
+   * InvalidCloudWatchLogsLogGroupArnException or InvalidCloudWatchLogsRoleArnException;
+   * without it only the ARNs' forms are checked.
+   */
+  cloudWatchLogsAccess?: (accountId: string, logGroupArn: string, roleArn: string) => void;
 }
 
 /** CreateTrail's parameters. */
@@ -171,6 +191,7 @@ export class Trails {
     const logGroup = nonEmpty(input.cloudWatchLogsLogGroupArn);
     const role = nonEmpty(input.cloudWatchLogsRoleArn);
     checkCloudWatchLogs(logGroup, role, scope.region, scope.accountId);
+    if (logGroup !== undefined && role !== undefined) this.deps.cloudWatchLogsAccess?.(scope.accountId, logGroup, role);
     const kmsInput = nonEmpty(input.kmsKeyId);
     const kmsRef = kmsInput === undefined ? undefined : kmsKeyRef(kmsInput, scope.region, scope.accountId);
     const tags = input.tags ?? [];
@@ -182,6 +203,14 @@ export class Trails {
     this.checkRoomFor(scope, input.name, isMultiRegionTrail, undefined);
     await this.checkBucket(scope.accountId, input.s3BucketName);
     const kmsKeyId = kmsRef === undefined ? undefined : await this.resolveKms(scope.accountId, kmsInput ?? '', kmsRef.arn);
+    const target: DeliveryTarget = {
+      trailArn: trailArn(scope.region, scope.accountId, input.name),
+      accountId: scope.accountId,
+      bucket: input.s3BucketName,
+      ...(input.s3KeyPrefix !== undefined ? { s3KeyPrefix: input.s3KeyPrefix } : {}),
+      ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
+    };
+    await this.checkDeliveryPolicies(target, { bucket: true, key: kmsKeyId !== undefined });
 
     const config: TrailConfig = {
       s3BucketName: input.s3BucketName,
@@ -243,6 +272,7 @@ export class Trails {
         logs = {};
       } else {
         checkCloudWatchLogs(group, role, region, trail.accountId);
+        if (group !== undefined && role !== undefined) this.deps.cloudWatchLogsAccess?.(trail.accountId, group, role);
         logs = group !== undefined && role !== undefined ? { cloudWatchLogsLogGroupArn: group, cloudWatchLogsRoleArn: role } : {};
       }
     }
@@ -263,6 +293,19 @@ export class Trails {
     if (input.s3BucketName !== undefined && input.s3BucketName !== old.s3BucketName) {
       await this.checkBucket(trail.accountId, input.s3BucketName);
     }
+    // The policies are checked again when the bucket, the prefix or the key is given.
+    const prefix = input.s3KeyPrefix ?? old.s3KeyPrefix;
+    const target: DeliveryTarget = {
+      trailArn: trail.trailArn,
+      accountId: trail.accountId,
+      bucket: input.s3BucketName ?? old.s3BucketName,
+      ...(prefix !== undefined ? { s3KeyPrefix: prefix } : {}),
+      ...(kms.kmsKeyId !== undefined ? { kmsKeyId: kms.kmsKeyId } : {}),
+    };
+    await this.checkDeliveryPolicies(target, {
+      bucket: input.s3BucketName !== undefined || input.s3KeyPrefix !== undefined,
+      key: input.kmsKeyId !== undefined && input.kmsKeyId !== '',
+    });
 
     return this.store.atomically(() => {
       const current = this.store.find(trail) ?? fail(trailErrors.trailNotFound(trail.trailArn, trail.accountId));
@@ -584,6 +627,35 @@ export class Trails {
   private async checkBucket(accountId: string, bucket: string): Promise<void> {
     if (this.deps.bucketExists && !(await this.deps.bucketExists(accountId, bucket))) {
       throw trailErrors.s3BucketDoesNotExist(bucket);
+    }
+  }
+
+  /**
+   * CloudTrail's permissions on the bucket (InsufficientS3BucketPolicyException) and on the
+   * KMS key (InsufficientEncryptionPolicyException), checked as CloudTrail's service
+   * principal: the bucket's owner account is no exception, since CloudTrail is not it.
+   */
+  private async checkDeliveryPolicies(target: DeliveryTarget, which: { bucket: boolean; key: boolean }): Promise<void> {
+    if (which.bucket && this.deps.bucketPolicy) {
+      const text = await this.deps.bucketPolicy(target.bucket);
+      if (text !== undefined) {
+        let allowed = false;
+        if (text !== null) {
+          try {
+            allowed = bucketPolicyAllowsDelivery(parsePolicyDocument(text, 'resource'), target);
+          } catch (e) {
+            // A policy this evaluator cannot read grants CloudTrail nothing.
+            if (!isAwsError(e)) throw e;
+          }
+        }
+        if (!allowed) throw trailErrors.insufficientS3BucketPolicy(target.bucket);
+      }
+    }
+    if (which.key && target.kmsKeyId !== undefined && this.deps.keyPolicyAllows) {
+      const request = keyUseRequest(target);
+      if (!(await this.deps.keyPolicyAllows({ ...request, keyArn: target.kmsKeyId }))) {
+        throw trailErrors.insufficientEncryptionPolicy(target.bucket, target.kmsKeyId);
+      }
     }
   }
 

@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { defaultServerConfig, type ServerConfig } from '../../src/platform/config.js';
 import { cryptoRandom } from '../../src/platform/ids.js';
 import { silentLogger } from '../../src/platform/logger.js';
+import { cloudTrailBucketPolicy } from '../../src/trails/delivery-access.js';
 
 export interface CliResult {
   code: number;
@@ -32,6 +33,11 @@ export interface TestCairn {
   env(creds?: Credentials, region?: string): NodeJS.ProcessEnv;
   /** Runs `aws <args>` (the stock AWS CLI) against the server; resolves even on failure. */
   aws(args: string[], creds?: Credentials, region?: string): Promise<CliResult>;
+  /**
+   * Creates a bucket that trails may deliver to: the bucket plus the policy CloudTrail
+   * needs (AWS's documented one, for any prefix), as an operator sets it up.
+   */
+  trailBucket(bucket: string, creds?: Credentials): Promise<void>;
   /** Like {@link aws} but parses stdout as JSON and fails the test on a non-zero exit. */
   awsJson<T = Record<string, unknown>>(args: string[], creds?: Credentials, region?: string): Promise<T>;
   stop(): Promise<void>;
@@ -78,16 +84,22 @@ export async function startCairn(opts: { clock?: Clock; config?: Partial<ServerC
   };
   const aws = (args: string[], creds?: Credentials, region?: string): Promise<CliResult> =>
     run('aws', args, env(creds, region));
+  const awsJson = async <T>(args: string[], creds?: Credentials, region?: string): Promise<T> => {
+    const result = await aws([...args, '--output', 'json'], creds, region);
+    if (result.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+    return (result.stdout.trim() ? JSON.parse(result.stdout) : {}) as T;
+  };
   return {
     server,
     endpoint: server.endpoint,
     root,
     env,
     aws,
-    async awsJson<T>(args: string[], creds?: Credentials, region?: string): Promise<T> {
-      const result = await aws([...args, '--output', 'json'], creds, region);
-      if (result.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-      return (result.stdout.trim() ? JSON.parse(result.stdout) : {}) as T;
+    awsJson,
+    async trailBucket(bucket: string, creds?: Credentials) {
+      await awsJson(['s3api', 'create-bucket', '--bucket', bucket], creds);
+      const policy = cloudTrailBucketPolicy({ bucket, accountId: server.accountId, anyPrefix: true });
+      await awsJson(['s3api', 'put-bucket-policy', '--bucket', bucket, '--policy', policy], creds);
     },
     async stop() {
       await server.stop();

@@ -14,6 +14,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
+  GetBucketPolicyCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -177,6 +178,24 @@ export class ExternalS3Store implements ObjectStore {
       versioning,
       objectLockEnabled: false,
     };
+  }
+
+  /**
+   * The bucket's policy text, `null` when it has none, or `undefined` when the endpoint
+   * does not serve GetBucketPolicy (501, 405, an unknown operation) or refuses Cairn's
+   * credentials (403): CloudTrail's bucket policy check is then skipped.
+   */
+  async bucketPolicy(name: string): Promise<string | null | undefined> {
+    try {
+      const out = await this.client.send(new GetBucketPolicyCommand({ Bucket: name }));
+      return out.Policy ?? null;
+    } catch (e) {
+      if (e instanceof S3ServiceException && e.name === 'NoSuchBucketPolicy') return null;
+      if (e instanceof S3ServiceException && e.name === 'NoSuchBucket') throw s3Errors.noSuchBucket(name);
+      const status = httpStatus(e);
+      if (status === 501 || status === 405 || status === 403 || status === 400) return undefined;
+      throw toAwsError(e, { bucket: name });
+    }
   }
 
   async deleteBucket(name: string): Promise<void> {

@@ -8,12 +8,15 @@ import type { Trails } from '../../trails/trails.js';
 import { loadModel } from '../../wire/model.js';
 import type { ServiceDefinition } from '../service.js';
 import { lookupEventsOperation } from './lookup-events.js';
+import { listPublicKeysOperation, type PublicKeySource } from './public-keys.js';
 import { trailOperations } from './trails.js';
 
 /** The engines the CloudTrail service calls. */
 export interface CloudTrailServiceDeps {
   trails: Trails;
   history: Pick<History, 'lookup'>;
+  /** The digest signing keys, for ListPublicKeys (served only when given). */
+  publicKeys?: PublicKeySource;
 }
 
 /**
@@ -29,6 +32,10 @@ export function cloudtrailService(deps: CloudTrailServiceDeps): ServiceDefinitio
     actionPrefix: 'cloudtrail',
     eventSource: 'cloudtrail.amazonaws.com',
     model: loadModel('cloudtrail'),
-    operations: { ...trailOperations(deps.trails), LookupEvents: lookupEventsOperation({ history: deps.history }) },
+    operations: {
+      ...trailOperations(deps.trails),
+      LookupEvents: lookupEventsOperation({ history: deps.history }),
+      ...(deps.publicKeys ? { ListPublicKeys: listPublicKeysOperation({ keys: deps.publicKeys }) } : {}),
+    },
   };
 }

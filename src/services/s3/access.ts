@@ -8,7 +8,7 @@
  * `BucketOwnerEnforced` (ACLs disabled) and all four Block Public Access settings on.
  * Buckets with no stored ownership controls behave as `ObjectWriter`, as in S3.
  */
-import { type PolicyDocument } from '../../auth/policy.js';
+import { evaluate, type AuthzResult, type PolicyDocument } from '../../auth/policy.js';
 import {
   acceptedWhenEnforced,
   aclNotSupported,
@@ -26,7 +26,7 @@ import {
 } from '../../objectstore/access/acl.js';
 import { isPublicPolicy, parseBucketPolicy, withoutPublicStatements, type PrincipalExists } from '../../objectstore/access/policy.js';
 import { s3Errors } from '../../objectstore/errors.js';
-import type { BucketInfo } from '../../objectstore/store.js';
+import type { BucketInfo, ObjectStoreEngine } from '../../objectstore/store.js';
 import { AwsError } from '../../platform/errors.js';
 import type { CallContext, OperationSpec } from '../service.js';
 import { bucketResources, canonicalId, objectResources, optRecord, optStr, owner, s3Spec, str, writeContext, type Input, type Output, type S3Deps } from './common.js';
@@ -507,4 +507,60 @@ export function withBucketDefaults(deps: AccessDeps, access: BucketAccess, spec:
  */
 export function objectAclAttributes(deps: AccessDeps, input: Input, ctx: CallContext): Record<string, string> {
   return new BucketAccess(deps).objectAclAttributes(input, ctx);
+}
+
+/** A write an AWS service makes on its own behalf (CloudTrail delivering log files). */
+export interface ServiceWrite {
+  /** The service principal, e.g. `cloudtrail.amazonaws.com`. */
+  service: string;
+  bucket: string;
+  key: string;
+  /** The account the service writes for. */
+  accountId: string;
+  /** The request's condition keys (`aws:SourceArn`, `s3:x-amz-acl`, SSE headers...). */
+  context: Record<string, string>;
+}
+
+/**
+ * The bucket policy's decision on a service principal's request, as S3 makes it: the
+ * policy must name the service (no policy, no access, even in the owner's account), and
+ * RestrictPublicBuckets does not strip public statements for AWS services.
+ */
+export function serviceDecision(store: Pick<ObjectStoreEngine, 'bucketConfig'>, req: { service: string; accountId: string; action: string; bucket: string; key?: string; context: Record<string, string> }): AuthzResult {
+  const text = store.bucketConfig(req.bucket, ACCESS_CONFIG.policy);
+  // Services write a few files per delivery: parsing the stored policy each time costs nothing that matters.
+  const doc = text === undefined ? undefined : parseBucketPolicy(text, req.bucket);
+  return evaluate({
+    principal: { kind: 'service', arn: req.service, accountId: req.accountId, isRoot: false },
+    action: req.action,
+    resource: req.key === undefined ? `arn:aws:s3:::${req.bucket}` : `arn:aws:s3:::${req.bucket}/${req.key}`,
+    context: req.context,
+    identityPolicies: [],
+    ...(doc ? { resourcePolicy: doc } : {}),
+  });
+}
+
+/**
+ * Authorizes an AWS service's PutObject into a bucket of the embedded store by the bucket
+ * policy (NoSuchBucket, or AccessDenied when the policy does not allow it) and returns
+ * what the object is stored with under the request's canned ACL (`s3:x-amz-acl`): owned
+ * by the bucket owner when ACLs are disabled or the bucket prefers it, otherwise by the
+ * writer's account with the ACL's grants.
+ *
+ * @example
+ * const { owner, attributes } = authorizeServiceWrite(store, { service: 'cloudtrail.amazonaws.com', bucket, key, accountId, context });
+ */
+export function authorizeServiceWrite(store: Pick<ObjectStoreEngine, 'bucketInfo' | 'bucketConfig'>, write: ServiceWrite): { owner: string; attributes: Record<string, string> } {
+  const info = store.bucketInfo(write.bucket);
+  if (!info) throw s3Errors.noSuchBucket(write.bucket);
+  const context = { ...write.context, 's3:ResourceAccount': info.owner };
+  const decision = serviceDecision(store, { service: write.service, accountId: write.accountId, action: 's3:PutObject', bucket: write.bucket, key: write.key, context });
+  if (decision.decision !== 'Allow') throw accessDenied();
+  const acl = write.context['s3:x-amz-acl'] ?? 'private';
+  const ownership = (store.bucketConfig(write.bucket, ACCESS_CONFIG.ownership) as ObjectOwnership | undefined) ?? 'ObjectWriter';
+  if (ownership === 'BucketOwnerEnforced' || (ownership === 'BucketOwnerPreferred' && acl === 'bucket-owner-full-control')) {
+    return { owner: info.owner, attributes: {} };
+  }
+  const grants = cannedGrants(acl, canonicalId(write.accountId), canonicalId(info.owner));
+  return { owner: write.accountId, attributes: { [OBJECT_ACL_ATTRIBUTE]: encodeGrants(grants) } };
 }

@@ -1,0 +1,176 @@
+/**
+ * EventBridge: the time from an API call to its event reaching a rule's target (an API
+ * destination served on 127.0.0.1, so arrival is timed exactly), p50/p99 over
+ * BENCH_EVENTS_CALLS calls (default 300); and matching throughput of the compiled rule
+ * index, in events per second, against 1, 100 and 5,000 rules.
+ */
+import { CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { createServer } from 'node:http';
+import { PatternIndex } from '../src/bus/matcher.js';
+import { compilePattern } from '../src/bus/pattern.js';
+import { startCairn, type Credentials } from '../test/support/cairn.js';
+import { send, signRequest } from '../test/support/sign.js';
+import { report } from './support.js';
+
+const CALLS = Number(process.env.BENCH_EVENTS_CALLS ?? 300);
+
+/** One signed call to the events API (AWS JSON 1.1). */
+async function eventsCall<T = unknown>(endpoint: string, creds: Credentials, operation: string, input: unknown): Promise<T> {
+  const signed = await signRequest(endpoint, creds, {
+    service: 'events',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSEvents.${operation}` },
+    body: JSON.stringify(input),
+  });
+  const res = await send(signed);
+  if (res.status !== 200) throw new Error(`${operation} failed: ${res.status} ${res.text}`);
+  return JSON.parse(res.text) as T;
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+/** Call-to-target latency through the running server. */
+async function latency(): Promise<void> {
+  const arrivals = new Map<string, number>();
+  const waiters = new Map<string, () => void>();
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const user = (JSON.parse(body) as { user: string }).user;
+      arrivals.set(user, performance.now());
+      waiters.get(user)?.();
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  const address = hook.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const cairn = await startCairn();
+  try {
+    const events = { call: <T = unknown>(op: string, input: unknown) => eventsCall<T>(cairn.endpoint, cairn.root, op, input) };
+    const conn = await events.call<{ ConnectionArn: string }>('CreateConnection', {
+      Name: 'bench', AuthorizationType: 'API_KEY', AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'x-key', ApiKeyValue: 'v' } },
+    });
+    const dest = await events.call<{ ApiDestinationArn: string }>('CreateApiDestination', {
+      Name: 'bench', ConnectionArn: conn.ConnectionArn, InvocationEndpoint: `http://127.0.0.1:${port}/`, HttpMethod: 'POST',
+    });
+    await events.call('PutRule', { Name: 'users', EventPattern: JSON.stringify({ source: ['aws.iam'], detail: { eventName: ['CreateUser'] } }) });
+    await events.call('PutTargets', {
+      Rule: 'users',
+      Targets: [{ Id: 'h', Arn: dest.ApiDestinationArn, InputTransformer: { InputPathsMap: { u: '$.detail.requestParameters.userName' }, InputTemplate: '{"user": <u>}' } }],
+    });
+    const iam = new IAMClient({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root });
+    const fromCall: number[] = [];
+    const fromResponse: number[] = [];
+    for (let i = 0; i < CALLS; i++) {
+      const user = `bench-${i}`;
+      const arrived = new Promise<void>((resolve) => waiters.set(user, resolve));
+      const started = performance.now();
+      await iam.send(new CreateUserCommand({ UserName: user }));
+      const answered = performance.now();
+      await arrived;
+      const at = arrivals.get(user) ?? answered;
+      fromCall.push(at - started);
+      fromResponse.push(Math.max(0, at - answered));
+    }
+    iam.destroy();
+    fromCall.sort((a, b) => a - b);
+    fromResponse.sort((a, b) => a - b);
+    report(`API call to target delivery (${CALLS} IAM CreateUser calls, API destination on 127.0.0.1)`, {
+      'from request sent, p50 (ms)': quantile(fromCall, 0.5).toFixed(1),
+      'from request sent, p99 (ms)': quantile(fromCall, 0.99).toFixed(1),
+      'from response received, p50 (ms)': quantile(fromResponse, 0.5).toFixed(1),
+      'from response received, p99 (ms)': quantile(fromResponse, 0.99).toFixed(1),
+    });
+  } finally {
+    await cairn.stop();
+    await new Promise<void>((resolve) => hook.close(() => resolve()));
+  }
+}
+
+const SERVICES = ['iam', 's3', 'kms', 'sts', 'cloudtrail', 'ec2', 'lambda', 'sqs', 'sns', 'events'];
+const VERBS = ['Create', 'Delete', 'Put', 'Update', 'Attach', 'Detach', 'Get', 'List'];
+
+/** A rule of one of the shapes detection rules take. */
+function rulePattern(i: number): string {
+  const service = SERVICES[i % SERVICES.length] ?? 'iam';
+  const verb = VERBS[(i >> 3) % VERBS.length] ?? 'Create';
+  switch (i % 5) {
+    case 0:
+      return JSON.stringify({ source: [`aws.${service}`], 'detail-type': ['AWS API Call via CloudTrail'], detail: { eventName: [`${verb}Thing${i}`] } });
+    case 1:
+      return JSON.stringify({ source: [`aws.${service}`], detail: { eventName: [{ prefix: `${verb}${i}` }], errorCode: [{ exists: true }] } });
+    case 2:
+      return JSON.stringify({ detail: { userIdentity: { type: ['Root'] }, eventName: [`Op${i}`] } });
+    case 3:
+      return JSON.stringify({ source: [`aws.${service}`], detail: { sourceIPAddress: [{ cidr: `10.${i % 256}.0.0/16` }], eventName: [`${verb}X${i}`] } });
+    default:
+      return JSON.stringify({ $or: [{ detail: { eventName: [`A${i}`] } }, { detail: { errorCode: [`E${i}`] } }], source: [`aws.${service}`] });
+  }
+}
+
+/** A CloudTrail-shaped event; every fifth one is what a rule of the first shape looks for. */
+function sampleEvent(i: number): Record<string, unknown> {
+  const service = SERVICES[i % SERVICES.length] ?? 'iam';
+  return {
+    version: '0',
+    id: `id-${i}`,
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: `aws.${service}`,
+    account: '123456789012',
+    time: '2026-01-01T00:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      eventVersion: '1.11',
+      userIdentity: { type: i % 50 === 0 ? 'Root' : 'IAMUser', userName: `user-${i % 13}`, accountId: '123456789012' },
+      eventTime: '2026-01-01T00:00:00Z',
+      eventSource: `${service}.amazonaws.com`,
+      // Every fifth event is exactly what rule `i` (of the first shape) looks for.
+      eventName: i % 5 === 0 ? `${VERBS[(i >> 3) % VERBS.length] ?? 'Get'}Thing${i}` : `${VERBS[i % VERBS.length] ?? 'Get'}Thing${i % 5000}`,
+      awsRegion: 'us-east-1',
+      sourceIPAddress: `10.${i % 256}.${i % 7}.9`,
+      userAgent: 'aws-cli/1.x',
+      requestParameters: { name: `thing-${i}`, tags: [{ key: 'team', value: 'audit' }] },
+      responseElements: null,
+      readOnly: false,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      eventCategory: 'Management',
+    },
+  };
+}
+
+/** Events per second through a compiled index of `ruleCount` rules. */
+function throughput(ruleCount: number): { perSecond: number; matchedPer1000: number; buildMs: number } {
+  const built = performance.now();
+  const index = new PatternIndex<number>();
+  for (let i = 0; i < ruleCount; i++) index.set(i, compilePattern(rulePattern(i)));
+  const events = Array.from({ length: 1000 }, (_, i) => sampleEvent(i));
+  index.match(events[0]);
+  const buildMs = performance.now() - built;
+  let n = 0;
+  let matched = 0;
+  const started = performance.now();
+  while (performance.now() - started < 1500) {
+    for (const e of events) matched += index.match(e).length;
+    n += events.length;
+  }
+  return { perSecond: Math.round(n / ((performance.now() - started) / 1000)), matchedPer1000: (matched / n) * 1000, buildMs };
+}
+
+export async function run(): Promise<void> {
+  if (process.env.BENCH_EVENTS_SKIP_LATENCY !== '1') await latency();
+  const rows: Record<string, string | number> = {};
+  // One unreported pass first, so that every size is measured with the code already optimized.
+  throughput(100);
+  for (const rules of [1, 100, 5000]) {
+    const t = throughput(rules);
+    rows[`${rules} rules: events/s`] = t.perSecond;
+    rows[`${rules} rules: matches per 1000 events`] = t.matchedPer1000.toFixed(1);
+    rows[`${rules} rules: index build (ms)`] = t.buildMs.toFixed(1);
+  }
+  report('Event pattern matching (one compiled index, CloudTrail-shaped events)', rows);
+}

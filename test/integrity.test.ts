@@ -1,0 +1,395 @@
+/**
+ * Log file validation end to end on a server with a manual clock: trails with validation
+ * on live four hours of calls (delivery every 5 minutes, a digest every hour), then the
+ * stock `aws cloudtrail validate-logs` and `cairn validate-logs` check them. One trail is
+ * left alone (everything valid); each other trail is tampered with one way (a log file's
+ * bytes changed, a log file deleted, a digest changed, deleted, moved, two consecutive
+ * digests deleted, a log file no digest lists), and both validators must report it, the
+ * AWS CLI exactly as it does against AWS, Cairn the same plus what only it catches.
+ * Also: the digest format and chaining, ListPublicKeys, key rotation, stop/start.
+ */
+import { CreateTrailCommand, ListPublicKeysCommand, StartLoggingCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DigestEngine } from '../src/integrity/engine.js';
+import { SigningKeys } from '../src/integrity/keys.js';
+import { SqliteIntegrityStore } from '../src/integrity/sqlite-store.js';
+import { ManualClock } from '../src/platform/clock.js';
+import { cryptoRandom } from '../src/platform/ids.js';
+import { openStateDatabase } from '../src/storage/sqlite.js';
+import { SqliteTrailStore } from '../src/trails/sqlite-store.js';
+import { Trails } from '../src/trails/trails.js';
+import { startCairn, type TestCairn } from './support/cairn.js';
+import { cairnValidate, clients, cloudTrailBucketPolicy } from './support/digests.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const BUCKET = 'integrity-logs';
+/** Trails by Region (five at most per Region). */
+const TRAILS: Record<string, string[]> = {
+  'us-east-1': ['clean', 'log-changed', 'log-deleted', 'digest-changed', 'digest-deleted'],
+  'eu-west-1': ['digest-moved', 'two-deleted', 'unlisted', 'restarted'],
+};
+
+interface Digest {
+  key: string;
+  doc: Record<string, unknown> & { logFiles: { s3Bucket: string; s3Object: string; hashValue: string }[] };
+  raw: Buffer;
+  metadata: Record<string, string>;
+}
+
+describe('log file validation (manual clock, stock AWS CLI)', () => {
+  const start = Math.floor((Date.now() - 5 * HOUR) / MINUTE) * MINUTE;
+  const clock = new ManualClock(start);
+  let cairn: TestCairn;
+  let accountId: string;
+  const arn = (region: string, name: string): string => `arn:aws:cloudtrail:${region}:${accountId}:trail/${name}`;
+  const regionOf = (name: string): string => Object.entries(TRAILS).find(([, names]) => names.includes(name))?.[0] ?? 'us-east-1';
+  const s3 = (): S3Client => clients(cairn.endpoint, cairn.root, 'us-east-1', clock).s3;
+
+  async function digestsOf(name: string): Promise<Digest[]> {
+    const region = regionOf(name);
+    const list = await s3().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${name}/AWSLogs/${accountId}/CloudTrail-Digest/${region}/` }));
+    const out: Digest[] = [];
+    for (const o of list.Contents ?? []) {
+      const got = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key }));
+      const raw = gunzipSync(Buffer.from(await (got.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array()))));
+      out.push({ key: o.Key ?? '', doc: JSON.parse(raw.toString('utf8')) as Digest['doc'], raw, metadata: got.Metadata ?? {} });
+    }
+    return out;
+  }
+
+  const startIso = new Date(start - MINUTE).toISOString().replace(/\.\d+Z$/, 'Z');
+  const aws = (name: string) =>
+    cairn.aws(['cloudtrail', 'validate-logs', '--trail-arn', arn(regionOf(name), name), '--start-time', startIso, '--verbose'], undefined, regionOf(name));
+  const ours = (name: string, extra: Record<string, string | boolean> = {}) =>
+    cairnValidate({ trailArn: arn(regionOf(name), name), startTime: startIso, verbose: true, ...extra }, cairn.env(undefined, regionOf(name)));
+
+  beforeAll(async () => {
+    cairn = await startCairn({ clock });
+    accountId = cairn.server.accountId;
+    const setup = clients(cairn.endpoint, cairn.root, 'us-east-1', clock);
+    await setup.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await setup.s3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: cloudTrailBucketPolicy(BUCKET, accountId) }));
+    for (const [region, names] of Object.entries(TRAILS)) {
+      const ct = clients(cairn.endpoint, cairn.root, region, clock);
+      for (const name of names) {
+        await ct.cloudtrail.send(new CreateTrailCommand({ Name: name, S3BucketName: BUCKET, S3KeyPrefix: name, EnableLogFileValidation: true }));
+        await ct.cloudtrail.send(new StartLoggingCommand({ Name: name }));
+      }
+    }
+    // Four hours of activity: calls every 5 minutes in both Regions, except one quiet hour.
+    for (let minute = 5; minute <= 4 * 60; minute += 5) {
+      const quiet = minute > 120 && minute <= 180;
+      if (!quiet) {
+        for (const region of Object.keys(TRAILS)) {
+          const c = clients(cairn.endpoint, cairn.root, region, clock);
+          await c.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `data/${region}/${minute}.txt`, Body: 'x' }));
+          await c.cloudtrail.send(new ListPublicKeysCommand({}));
+        }
+      }
+      if (minute === 150) {
+        // `restarted` stops and starts logging: its chain ends and a new one begins.
+        const ct = clients(cairn.endpoint, cairn.root, 'eu-west-1', clock);
+        await ct.cloudtrail.send(new StopLoggingCommand({ Name: 'restarted' }));
+        await cairn.server.delivery.deliverNow();
+        await cairn.server.digests.tick();
+        await ct.cloudtrail.send(new StartLoggingCommand({ Name: 'restarted' }));
+      }
+      clock.set(start + minute * MINUTE);
+      await cairn.server.delivery.deliverNow();
+      await cairn.server.digests.tick();
+    }
+    // Back to real time (the AWS CLI signs with its own clock): deliver and digest the rest.
+    clock.set(Date.now());
+    await cairn.server.delivery.deliverNow();
+    await cairn.server.digests.tick();
+  }, 180_000);
+
+  afterAll(async () => {
+    await cairn?.stop();
+  });
+
+  it('writes hourly digests in CloudTrail format, chained and signed', async () => {
+    const digests = await digestsOf('clean');
+    expect(digests.length).toBeGreaterThanOrEqual(5);
+    const keyPattern = new RegExp(
+      `^clean/AWSLogs/${accountId}/CloudTrail-Digest/us-east-1/\\d{4}/\\d{2}/\\d{2}/${accountId}_CloudTrail-Digest_us-east-1_clean_us-east-1_\\d{8}T\\d{6}Z\\.json\\.gz$`,
+    );
+    const ct = clients(cairn.endpoint, cairn.root, 'us-east-1', clock);
+    const keys = await ct.cloudtrail.send(new ListPublicKeysCommand({ StartTime: new Date(start - HOUR), EndTime: new Date(Date.now() + HOUR) }));
+    const byFingerprint = new Map((keys.PublicKeyList ?? []).map((k) => [k.Fingerprint ?? '', k]));
+    let previous: Digest | undefined;
+    for (const d of digests) {
+      expect(d.key).toMatch(keyPattern);
+      expect(Object.keys(d.doc)).toEqual([
+        'awsAccountId', 'digestStartTime', 'digestEndTime', 'digestS3Bucket', 'digestS3Object', 'digestPublicKeyFingerprint',
+        'digestSignatureAlgorithm', 'newestEventTime', 'oldestEventTime', 'previousDigestS3Bucket', 'previousDigestS3Object',
+        'previousDigestHashValue', 'previousDigestHashAlgorithm', 'previousDigestSignature', 'logFiles',
+      ]);
+      expect(d.doc.digestS3Object).toBe(d.key);
+      expect(d.doc.digestSignatureAlgorithm).toBe('SHA256withRSA');
+      expect(d.metadata['signature-algorithm']).toBe('SHA256withRSA');
+      const key = byFingerprint.get(String(d.doc.digestPublicKeyFingerprint));
+      expect(key?.Value).toBeDefined();
+      const der = Buffer.from(key?.Value ?? new Uint8Array());
+      expect(createHash('md5').update(der).digest('hex')).toBe(d.doc.digestPublicKeyFingerprint);
+      const toSign = `${String(d.doc.digestEndTime)}\n${BUCKET}/${d.key}\n${createHash('sha256').update(d.raw).digest('hex')}\n${(d.doc.previousDigestSignature as string | null) ?? 'null'}`;
+      const publicKey = createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
+      expect(verify('sha256', Buffer.from(toSign), publicKey, Buffer.from(d.metadata.signature ?? '', 'hex'))).toBe(true);
+      if (previous) {
+        expect(d.doc.previousDigestS3Object).toBe(previous.key);
+        expect(d.doc.previousDigestHashValue).toBe(createHash('sha256').update(previous.raw).digest('hex'));
+        expect(d.doc.previousDigestHashAlgorithm).toBe('SHA-256');
+        expect(d.doc.previousDigestSignature).toBe(previous.metadata.signature);
+        expect(d.doc.digestStartTime).toBe(previous.doc.digestEndTime);
+      } else {
+        expect(d.doc.previousDigestS3Object).toBeNull();
+        expect(d.doc.previousDigestSignature).toBeNull();
+      }
+      previous = d;
+    }
+    // The quiet hour's digest lists nothing.
+    expect(digests.some((d) => d.doc.logFiles.length === 0 && d.doc.newestEventTime === null)).toBe(true);
+    // Every log file of the trail is listed exactly once, with its uncompressed SHA-256.
+    const listed = digests.flatMap((d) => d.doc.logFiles.map((f) => f.s3Object));
+    expect(new Set(listed).size).toBe(listed.length);
+    const files = await s3().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `clean/AWSLogs/${accountId}/CloudTrail/` }));
+    expect([...listed].sort()).toEqual((files.Contents ?? []).map((o) => o.Key).sort());
+    const one = digests.find((d) => d.doc.logFiles.length > 0)?.doc.logFiles[0];
+    const body = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: one?.s3Object }));
+    const bytes = gunzipSync(Buffer.from(await (body.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array()))));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(one?.hashValue);
+  });
+
+  it('stop and start logging ends a chain and starts a new one', async () => {
+    const digests = await digestsOf('restarted');
+    const starts = digests.filter((d) => d.doc.previousDigestS3Object === null);
+    expect(starts.length).toBe(2);
+    const awsResult = await aws('restarted');
+    expect(awsResult.stderr).toMatch(/No log files were delivered by CloudTrail between/);
+    expect(awsResult.code).toBe(0);
+  });
+
+  it('the stock AWS CLI and cairn validate-logs find an untouched trail valid', async () => {
+    const result = await aws('clean');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Digest file\ts3:\/\/integrity-logs\/clean\/AWSLogs\/.*\tvalid/);
+    expect(result.stdout).toMatch(/Log file\ts3:\/\/integrity-logs\/clean\/AWSLogs\/.*\tvalid/);
+    const digests = await digestsOf('clean');
+    const logs = digests.reduce((n, d) => n + d.doc.logFiles.length, 0);
+    expect(result.stdout).toContain(`${digests.length}/${digests.length} digest files valid`);
+    expect(result.stdout).toContain(`${logs}/${logs} log files valid`);
+    const mine = await ours('clean', { endTime: endOf(result.stdout) });
+    expect(mine.code).toBe(0);
+    expect(mine.stderr).toBe('');
+    expect(mine.stdout).toBe(result.stdout);
+  });
+
+  /** The end time the AWS CLI used (its "now"), so both validators look at the same range. */
+  function endOf(stdout: string): string {
+    return /between \S+ and (\S+)/.exec(stdout)?.[1] ?? new Date().toISOString();
+  }
+
+  async function compare(name: string): Promise<{ aws: string; ours: string; awsCode: number; oursCode: number }> {
+    const a = await aws(name);
+    const o = await ours(name, { endTime: endOf(a.stdout) });
+    // Cairn prints every line the AWS CLI prints, in order; its own findings come after.
+    const awsLines = (a.stdout + a.stderr).split('\n').filter((l) => l.startsWith('Digest file') || l.startsWith('Log file') || l.startsWith('No log files'));
+    const ourLines = (o.stdout + o.stderr).split('\n');
+    for (const line of awsLines) expect(ourLines).toContain(line);
+    return { aws: a.stderr, ours: o.stderr, awsCode: a.code, oursCode: o.code };
+  }
+
+  it('a log file whose bytes changed', async () => {
+    const d = (await digestsOf('log-changed')).find((x) => x.doc.logFiles.length > 0);
+    const target = d?.doc.logFiles[0]?.s3Object ?? '';
+    const got = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: target }));
+    const text = gunzipSync(Buffer.from(await (got.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())))).toString();
+    await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: target, Body: gzipSync(text.replace('"eventName":"', '"eventName":"X')) }));
+    const r = await compare('log-changed');
+    expect(r.aws).toContain(`Log file\ts3://${BUCKET}/${target}\tINVALID: hash value doesn't match`);
+    expect(r.ours).toContain(`Log file\ts3://${BUCKET}/${target}\tINVALID: hash value doesn't match`);
+    expect(r.awsCode).toBe(1);
+    expect(r.oursCode).toBe(1);
+  });
+
+  it('a log file deleted', async () => {
+    const d = (await digestsOf('log-deleted')).find((x) => x.doc.logFiles.length > 0);
+    const target = d?.doc.logFiles[0]?.s3Object ?? '';
+    await s3().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: target }));
+    const r = await compare('log-deleted');
+    expect(r.aws).toContain(`Log file\ts3://${BUCKET}/${target}\tINVALID: not found`);
+    expect(r.ours).toContain(`Log file\ts3://${BUCKET}/${target}\tINVALID: not found`);
+    expect([r.awsCode, r.oursCode]).toEqual([1, 1]);
+  });
+
+  it('a digest changed', async () => {
+    const digests = await digestsOf('digest-changed');
+    const d = digests.find((x, i) => i > 0 && x.doc.logFiles.length > 0);
+    const changed = d?.raw.toString().replace(/"logFiles":\[.*\]/, '"logFiles":[]') ?? '';
+    expect(changed).not.toBe(d?.raw.toString());
+    await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: d?.key, Body: gzipSync(changed), Metadata: d?.metadata }));
+    const r = await compare('digest-changed');
+    expect(r.aws).toContain(`Digest file\ts3://${BUCKET}/${d?.key}\tINVALID: signature verification failed`);
+    expect(r.ours).toContain(`Digest file\ts3://${BUCKET}/${d?.key}\tINVALID: signature verification failed`);
+    expect([r.awsCode, r.oursCode]).toEqual([1, 1]);
+  });
+
+  it('a digest deleted', async () => {
+    const digests = await digestsOf('digest-deleted');
+    const d = digests[2];
+    await s3().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: d?.key }));
+    const r = await compare('digest-deleted');
+    expect(r.aws).toContain(`Digest file\ts3://${BUCKET}/${d?.key}\tINVALID: not found`);
+    expect(r.ours).toContain(`Digest file\ts3://${BUCKET}/${d?.key}\tINVALID: not found`);
+    // Its log files are now listed by no digest: only Cairn notices.
+    for (const f of d?.doc.logFiles ?? []) expect(r.ours).toContain(`Log file\ts3://${BUCKET}/${f.s3Object}\tINVALID: not listed in any digest`);
+    expect([r.awsCode, r.oursCode]).toEqual([1, 1]);
+  });
+
+  it('a digest moved', async () => {
+    const digests = await digestsOf('digest-moved');
+    const d = digests[2];
+    const key = d?.key ?? '';
+    // Same folder, a second earlier: the AWS CLI lists it, and finds it moved.
+    const stamp = /_(\d{8}T\d{6}Z)\.json\.gz$/.exec(key)?.[1] ?? '';
+    const t = Date.UTC(+stamp.slice(0, 4), +stamp.slice(4, 6) - 1, +stamp.slice(6, 8), +stamp.slice(9, 11), +stamp.slice(11, 13), +stamp.slice(13, 15)) - 1000;
+    const moved = key.replace(stamp, new Date(t).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'));
+    await s3().send(new CopyObjectCommand({ Bucket: BUCKET, Key: moved, CopySource: `${BUCKET}/${key}` }));
+    await s3().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    const r = await compare('digest-moved');
+    expect(r.aws).toContain(`Digest file\ts3://${BUCKET}/${key}\tINVALID: not found`);
+    expect(r.aws).toContain(`Digest file\ts3://${BUCKET}/${moved}\tINVALID: has been moved from its original location`);
+    expect(r.ours).toContain(`Digest file\ts3://${BUCKET}/${moved}\tINVALID: has been moved from its original location`);
+    expect([r.awsCode, r.oursCode]).toEqual([1, 1]);
+  });
+
+  it('two consecutive digests deleted: the AWS CLI reports one, Cairn both', async () => {
+    const digests = await digestsOf('two-deleted');
+    const [a, b] = [digests[2], digests[3]];
+    await s3().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: a?.key }));
+    await s3().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: b?.key }));
+    const r = await compare('two-deleted');
+    expect(r.aws).toContain(`Digest file\ts3://${BUCKET}/${b?.key}\tINVALID: not found`);
+    expect(r.aws).not.toContain(a?.key);
+    expect(r.ours).toMatch(/Digest file\t\(between s3:\/\/\S+ and s3:\/\/\S+\)\tINVALID: not found/);
+    expect([r.awsCode, r.oursCode]).toEqual([1, 1]);
+  });
+
+  it('a log file no digest lists: only Cairn notices', async () => {
+    const d = (await digestsOf('unlisted')).find((x) => x.doc.logFiles.length > 0);
+    const listedKey = d?.doc.logFiles[0]?.s3Object ?? '';
+    const extra = listedKey.replace(/_[A-Za-z0-9]{16}\.json\.gz$/, '_ZZZZZZZZZZZZZZZZ.json.gz');
+    await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: extra, Body: gzipSync('{"Records":[]}') }));
+    const r = await compare('unlisted');
+    expect(r.awsCode).toBe(0);
+    expect(r.ours).toContain(`Log file\ts3://${BUCKET}/${extra}\tINVALID: not listed in any digest`);
+    expect(r.oursCode).toBe(1);
+  });
+
+  it('ListPublicKeys filters by time and refuses a reversed range', async () => {
+    const ct = clients(cairn.endpoint, cairn.root, 'us-east-1', clock);
+    const none = await ct.cloudtrail.send(new ListPublicKeysCommand({ StartTime: new Date(start - 10 * HOUR), EndTime: new Date(start - 9 * HOUR) }));
+    expect(none.PublicKeyList ?? []).toEqual([]);
+    const now = await ct.cloudtrail.send(new ListPublicKeysCommand({}));
+    expect(now.PublicKeyList?.length).toBe(1);
+    await expect(ct.cloudtrail.send(new ListPublicKeysCommand({ StartTime: new Date(), EndTime: new Date(Date.now() - HOUR) }))).rejects.toMatchObject({
+      name: 'InvalidTimeRangeException',
+    });
+  });
+});
+
+describe('the digest engine (in-process)', () => {
+  const ACCOUNT = '111122223333';
+  const scope = { accountId: ACCOUNT, region: 'us-east-1' };
+
+  function world(failWrites: { on: boolean }, db = openStateDatabase(':memory:'), clock = new ManualClock(Date.UTC(2026, 0, 1))) {
+    const written = new Map<string, { body: Buffer; metadata: Record<string, string> }>();
+    const store = new SqliteIntegrityStore(db);
+    const keys = new SigningKeys({ store, clock, random: cryptoRandom, masterKey: Buffer.alloc(32, 7), rotationMs: 3 * HOUR });
+    const trails: Trails = new Trails({ store: new SqliteTrailStore(db), clock, loggingChanged: (t, on) => engine.loggingChanged(t, on) });
+    const engine = new DigestEngine({
+      trails,
+      store,
+      keys,
+      clock,
+      objects: {
+        putObject: async (bucket, key, body, opts) => {
+          if (failWrites.on) throw new Error('the bucket is away');
+          written.set(`${bucket}/${key}`, { body: Buffer.from(body as Uint8Array), metadata: opts?.metadata ?? {} });
+          return { etag: '"x"', size: 0, lastModified: clock.now() };
+        },
+      },
+    });
+    return { db, clock, written, store, keys, trails, engine };
+  }
+
+  const docOf = (w: { body: Buffer } | undefined): Record<string, unknown> => JSON.parse(gunzipSync(w?.body ?? gzipSync('{}')).toString()) as Record<string, unknown>;
+
+  it('after a failed (or crashed) write, the same digest is written again: no gap, no duplicate', async () => {
+    const fail = { on: false };
+    const w = world(fail);
+    const trail = await w.trails.create(scope, { name: 'trail-one', s3BucketName: 'bkt', enableLogFileValidation: true });
+    w.trails.startLogging(scope, 'trail-one');
+    const file = { trail, region: 'us-east-1', bucket: 'bkt', sha256: 'aa', oldestEventTime: w.clock.now(), newestEventTime: w.clock.now() };
+    w.engine.logFileDelivered({ ...file, key: 'AWSLogs/1.json.gz' });
+    w.clock.advance(HOUR);
+    fail.on = true;
+    const failed = await w.engine.tick();
+    expect(failed.failures).toHaveLength(1);
+    // Delivered meanwhile (and one delivered twice by a retried delivery): the next digest's.
+    w.engine.logFileDelivered({ ...file, key: 'AWSLogs/2.json.gz' });
+    w.engine.logFileDelivered({ ...file, key: 'AWSLogs/1.json.gz' });
+    fail.on = false;
+    // A new engine over the same state (a restart) writes the intended digest.
+    const again = world(fail, w.db, w.clock);
+    w.clock.advance(MINUTE);
+    const first = (await again.engine.digestNow()).digests[0];
+    const firstDoc = docOf(again.written.get(`bkt/${first?.key ?? ''}`));
+    expect(firstDoc.digestEndTime).toBe(new Date(Date.UTC(2026, 0, 1, 1)).toISOString().replace('.000Z', 'Z'));
+    expect((firstDoc.logFiles as { s3Object: string }[]).map((f) => f.s3Object)).toEqual(['AWSLogs/1.json.gz']);
+    const second = (await again.engine.digestNow()).digests[0];
+    const secondDoc = docOf(again.written.get(`bkt/${second?.key ?? ''}`));
+    expect(secondDoc.previousDigestS3Object).toBe(first?.key);
+    expect((secondDoc.logFiles as { s3Object: string }[]).map((f) => f.s3Object)).toEqual(['AWSLogs/2.json.gz']);
+  });
+
+  it('ends the chain with a final digest when validation is turned off or the trail is deleted, and rotates keys', async () => {
+    const w = world({ on: false });
+    await w.trails.create(scope, { name: 'off', s3BucketName: 'bkt', enableLogFileValidation: true });
+    await w.trails.create(scope, { name: 'gone', s3BucketName: 'bkt', s3KeyPrefix: 'p', enableLogFileValidation: true });
+    w.trails.startLogging(scope, 'off');
+    w.trails.startLogging(scope, 'gone');
+    w.clock.advance(HOUR);
+    expect((await w.engine.tick()).digests).toHaveLength(2);
+    await w.trails.update(scope, { nameOrArn: 'off', enableLogFileValidation: false });
+    w.trails.delete(scope, 'gone');
+    w.clock.advance(MINUTE);
+    const finals = (await w.engine.tick()).digests;
+    expect(finals.map((d) => d.final)).toEqual([true, true]);
+    expect(finals.find((d) => d.key.startsWith('p/'))).toBeDefined();
+    expect(w.store.listChains()).toEqual([]);
+    // Keys rotate every 3 hours by the clock; old ones stay listed.
+    const before = (await w.keys.current('us-east-1')).fingerprint;
+    w.clock.advance(4 * HOUR);
+    const after = (await w.keys.current('us-east-1')).fingerprint;
+    expect(after).not.toBe(before);
+    expect(w.keys.list('us-east-1', 0, w.clock.now()).map((k) => k.fingerprint)).toEqual([after, before]);
+    // The private keys are sealed at rest.
+    const row = w.store.getKey('us-east-1', after);
+    expect(row?.sealedPrivate.includes(Buffer.from('BEGIN'))).toBe(false);
+  });
+});
