@@ -13,6 +13,7 @@
  * Schedule decisions read the injected Clock: {@link DeliveryEngine.tick} is called often
  * (by the server's jobs) and delivers only when the interval has elapsed by that clock.
  */
+import { SerialRunner } from '../platform/serial.js';
 import { createHash } from 'node:crypto';
 import type { CursorStore, EventLog, StoredEvent } from '../eventlog/eventlog.js';
 import { encryptionAttributes, type ObjectEncryption } from '../objectstore/access/encryption.js';
@@ -149,9 +150,7 @@ export class DeliveryEngine {
   private readonly maxRangeEvents: number;
   private nextDueAt: number;
   private readonly backoff = new Map<string, Backoff>();
-  private chain: Promise<unknown> = Promise.resolve();
-  private busy = false;
-  private stopped = false;
+  private readonly passes = new SerialRunner();
 
   constructor(private readonly opts: DeliveryEngineOptions) {
     this.intervalMs = opts.intervalMs ?? DEFAULT_DELIVERY_INTERVAL_MS;
@@ -185,8 +184,7 @@ export class DeliveryEngine {
 
   /** Refuses further passes and waits for one in progress to finish. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.chain.catch(() => undefined);
+    await this.passes.stop();
   }
 
   /**
@@ -197,7 +195,7 @@ export class DeliveryEngine {
     const now = this.opts.clock.now();
     const due = now >= this.nextDueAt;
     const retries = [...this.backoff.values()].some((b) => b.retryAt <= now);
-    if ((!due && !retries) || this.busy || this.stopped) return { files: [], failures: [] };
+    if ((!due && !retries) || this.passes.busy || this.passes.isStopped) return { files: [], failures: [] };
     if (due) {
       // Anchored to the schedule, not to when the wake-up came: a wake-up a moment late does
       // not push every later delivery back (or, a moment early, skip a whole interval).
@@ -237,17 +235,7 @@ export class DeliveryEngine {
   }
 
   private enqueue(fn: () => Promise<DeliveryReport>): Promise<DeliveryReport> {
-    const run = this.chain.then(async () => {
-      if (this.stopped) return { files: [], failures: [] };
-      this.busy = true;
-      try {
-        return await fn();
-      } finally {
-        this.busy = false;
-      }
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.passes.run(fn, () => ({ files: [], failures: [] }));
   }
 
   /** One pass; a forced pass repeats until every trail has caught up with the log. */

@@ -12,6 +12,7 @@
  * chain resumes with neither a gap nor a duplicate. A file delivered twice (a retried
  * delivery) is recorded once, so no file is listed by two digests.
  */
+import { SerialRunner } from '../platform/serial.js';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { encryptionAttributes } from '../objectstore/access/encryption.js';
@@ -112,9 +113,7 @@ export class DigestEngine {
   private readonly intervalMs: number;
   private readonly settleTimeoutMs: number;
   private readonly backoff = new Map<string, Backoff>();
-  private chain: Promise<unknown> = Promise.resolve();
-  private busy = false;
-  private stopped = false;
+  private readonly passes = new SerialRunner();
   private prunedAt = -Infinity;
 
   constructor(private readonly opts: DigestEngineOptions) {
@@ -176,7 +175,7 @@ export class DigestEngine {
 
   /** Runs a pass: digests that are due by the clock, final digests, and retries. Skipped while another runs. */
   async tick(): Promise<DigestReport> {
-    if (this.busy || this.stopped) return { digests: [], failures: [] };
+    if (this.passes.busy || this.passes.isStopped) return { digests: [], failures: [] };
     return this.enqueue(() => this.pass(false));
   }
 
@@ -187,22 +186,11 @@ export class DigestEngine {
 
   /** Refuses further passes and waits for one in progress to finish. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.chain.catch(() => undefined);
+    await this.passes.stop();
   }
 
   private enqueue(fn: () => Promise<DigestReport>): Promise<DigestReport> {
-    const run = this.chain.then(async () => {
-      if (this.stopped) return { digests: [], failures: [] };
-      this.busy = true;
-      try {
-        return await fn();
-      } finally {
-        this.busy = false;
-      }
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.passes.run(fn, () => ({ digests: [], failures: [] }));
   }
 
   private startChain(trail: TrailRecord, region: string, now: number): DigestChain {
