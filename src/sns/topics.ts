@@ -6,13 +6,14 @@
  * functions (the Lambda event). HTTP and function deliveries are stored before they are
  * tried, so a restart resumes them. Nothing here knows the SNS API's wire format.
  */
+import { ResourcePolicyCache, serviceAllowed, type ServiceSource } from '../auth/resource-policies.js';
 import { createHash } from 'node:crypto';
-import { evaluate, parsePolicyDocument, type PolicyDocument } from '../auth/policy.js';
+import { parsePolicyDocument, type PolicyDocument } from '../auth/policy.js';
 import type { Clock } from '../platform/clock.js';
 import { isAwsError } from '../platform/errors.js';
 import type { RandomSource } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
-import type { MessageAttribute, Queues, ServiceSource } from '../sqs/queues.js';
+import type { MessageAttribute, Queues } from '../sqs/queues.js';
 import { snsErrors } from './errors.js';
 import { matchesFilter, parseFilterPolicy, type FilterPolicy, type FilterScope } from './filter-policy.js';
 import { FUNCTION_ARN, type Functions } from './functions.js';
@@ -20,14 +21,11 @@ import { signMessage, type SigningIdentity } from './signing.js';
 import type { DeliveryRecord, SubscriptionRecord, TopicRecord, TopicStore } from './store.js';
 
 export type { SubscriptionRecord, TopicRecord } from './store.js';
-export type { ServiceSource } from '../sqs/queues.js';
+export type { ServiceSource } from '../auth/resource-policies.js';
 
 /** A message attribute as SNS takes it (`String`, `String.Array`, `Number`, `Binary`). */
-export interface SnsMessageAttribute {
-  DataType: string;
-  StringValue?: string;
-  BinaryValue?: Buffer;
-}
+/** A message attribute, the same shape SQS uses. */
+export type SnsMessageAttribute = MessageAttribute;
 
 /** What a publisher sends. */
 export interface PublishInput {
@@ -187,7 +185,7 @@ function isFifoTopic(topic: TopicRecord): boolean {
 export class Topics {
   private readonly deps: TopicsDeps;
   private readonly post: HttpPost;
-  private readonly policies = new Map<string, PolicyDocument>();
+  private readonly policies = new ResourcePolicyCache();
   private readonly filters = new Map<string, FilterPolicy>();
   private readonly inFlight = new Map<number, Promise<void>>();
   /** FIFO topics' deduplication ids in the last five minutes (kept in memory). */
@@ -302,37 +300,18 @@ export class Topics {
 
   /** The topic's access policy, parsed once per text. */
   topicPolicy(topic: TopicRecord): PolicyDocument | undefined {
-    const text = topic.attributes.Policy;
-    if (!text) return undefined;
-    let doc = this.policies.get(text);
-    if (!doc) {
-      doc = parsePolicyDocument(text, 'resource');
-      this.policies.set(text, doc);
-    }
-    return doc;
+    return this.policies.get(topic.attributes.Policy);
   }
 
   /** Whether the topic policy lets an AWS service publish for `source`. */
   allowsService(topic: TopicRecord, source: ServiceSource): boolean {
-    const policy = this.topicPolicy(topic);
-    if (!policy) return false;
-    const now = this.deps.clock.now();
-    return (
-      evaluate({
-        principal: { arn: source.service, accountId: source.sourceAccount, isRoot: false, kind: 'service' },
-        action: 'sns:Publish',
-        resource: topic.arn,
-        resourceAccountId: topic.accountId,
-        context: {
-          'aws:SourceArn': source.sourceArn,
-          'aws:SourceAccount': source.sourceAccount,
-          'aws:CurrentTime': new Date(now).toISOString(),
-          'aws:EpochTime': String(Math.floor(now / 1000)),
-        },
-        identityPolicies: [],
-        resourcePolicy: policy,
-      }).decision === 'Allow'
-    );
+    return serviceAllowed(this.topicPolicy(topic), {
+      source,
+      action: 'sns:Publish',
+      resource: topic.arn,
+      resourceAccountId: topic.accountId,
+      now: this.deps.clock.now(),
+    });
   }
 
   private effectiveTopicDeliveryPolicy(topic: TopicRecord): Record<string, unknown> {

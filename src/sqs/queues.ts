@@ -5,8 +5,9 @@
  * queue policy check for AWS services (SNS, EventBridge) that send to a queue. Nothing
  * here knows HTTP: the SQS API (services/sqs) and other engines call it directly.
  */
+import { ResourcePolicyCache, serviceAllowed, type ServiceSource } from '../auth/resource-policies.js';
 import { createHash } from 'node:crypto';
-import { evaluate, parsePolicyDocument, type PolicyDocument } from '../auth/policy.js';
+import { parsePolicyDocument, type PolicyDocument } from '../auth/policy.js';
 import type { Clock } from '../platform/clock.js';
 import type { RandomSource } from '../platform/ids.js';
 import { AwsError } from '../platform/errors.js';
@@ -23,15 +24,7 @@ export interface QueueScope {
   region: string;
 }
 
-/** An AWS service sending on behalf of a resource; the queue policy must allow it. */
-export interface ServiceSource {
-  /** The service principal, e.g. `sns.amazonaws.com`. */
-  service: string;
-  /** `aws:SourceArn`: the topic or rule that sends. */
-  sourceArn: string;
-  /** `aws:SourceAccount`: the account that owns the source. */
-  sourceAccount: string;
-}
+export type { ServiceSource } from '../auth/resource-policies.js';
 
 export interface SendInput {
   body: string;
@@ -226,7 +219,7 @@ export class Queues {
   private readonly random: RandomSource;
   private readonly pollIntervalMs: number;
   private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly policies = new Map<string, PolicyDocument>();
+  private readonly policies = new ResourcePolicyCache();
   private stopped = false;
 
   constructor(deps: QueuesDeps) {
@@ -370,36 +363,18 @@ export class Queues {
 
   /** The queue's access policy, parsed once per text; undefined when it has none. */
   queuePolicy(queue: QueueRecord): PolicyDocument | undefined {
-    const text = queue.attributes.Policy;
-    if (!text) return undefined;
-    let doc = this.policies.get(text);
-    if (!doc) {
-      doc = parsePolicyDocument(text, 'resource');
-      this.policies.set(text, doc);
-    }
-    return doc;
+    return this.policies.get(queue.attributes.Policy);
   }
 
   /** Whether the queue policy lets an AWS service send to the queue for `source`. */
   allowsService(queue: QueueRecord, source: ServiceSource): boolean {
-    const policy = this.queuePolicy(queue);
-    if (!policy) return false;
-    const now = this.clock.now();
-    const result = evaluate({
-      principal: { arn: source.service, accountId: source.sourceAccount, isRoot: false, kind: 'service' },
+    return serviceAllowed(this.queuePolicy(queue), {
+      source,
       action: 'sqs:SendMessage',
       resource: queue.arn,
       resourceAccountId: queue.accountId,
-      context: {
-        'aws:SourceArn': source.sourceArn,
-        'aws:SourceAccount': source.sourceAccount,
-        'aws:CurrentTime': new Date(now).toISOString(),
-        'aws:EpochTime': String(Math.floor(now / 1000)),
-      },
-      identityPolicies: [],
-      resourcePolicy: policy,
+      now: this.clock.now(),
     });
-    return result.decision === 'Allow';
   }
 
   private checkAttributes(

@@ -5,9 +5,10 @@
  * `AWS::SNS::Topic`, and their records hide the message, subject and attributes as
  * CloudTrail does. Topic policies are the operations' resource-based policy.
  */
+import { messageAttributesOf } from '../message-attributes.js';
 import { isAwsError } from '../../platform/errors.js';
 import { snsErrors } from '../../sns/errors.js';
-import { parseTopicArn, type PublishInput, type SnsMessageAttribute, type SubscriptionRecord, type Topics } from '../../sns/topics.js';
+import { parseTopicArn, type PublishInput, type SubscriptionRecord, type Topics } from '../../sns/topics.js';
 import { toRecordShape } from '../../wire/record-shape.js';
 import type { OperationSpec, RecordResource } from '../service.js';
 
@@ -39,21 +40,6 @@ const tagsOf = (input: Record<string, unknown>, key: string): Record<string, str
   for (const t of records(input, key)) out[str(t, 'Key')] = str(t, 'Value');
   return out;
 };
-
-function attributeMap(value: unknown): Record<string, SnsMessageAttribute> {
-  const out: Record<string, SnsMessageAttribute> = {};
-  if (!value || typeof value !== 'object') return out;
-  for (const [name, raw] of Object.entries(value)) {
-    if (!raw || typeof raw !== 'object') continue;
-    const a = raw as Record<string, unknown>;
-    out[name] = {
-      DataType: typeof a.DataType === 'string' ? a.DataType : '',
-      ...(typeof a.StringValue === 'string' ? { StringValue: a.StringValue } : {}),
-      ...(Buffer.isBuffer(a.BinaryValue) ? { BinaryValue: a.BinaryValue } : {}),
-    };
-  }
-  return out;
-}
 
 /** The record's resource for a topic. */
 export function topicResource(arn: string): RecordResource {
@@ -131,7 +117,7 @@ export function snsOperations(topics: Topics): Record<string, OperationSpec> {
     const dedupId = optStr(entry, 'MessageDeduplicationId');
     return {
       message: str(entry, 'Message'),
-      messageAttributes: attributeMap(entry.MessageAttributes),
+      messageAttributes: messageAttributesOf(entry.MessageAttributes),
       ...(subject !== undefined ? { subject } : {}),
       ...(structure !== undefined ? { messageStructure: structure } : {}),
       ...(groupId !== undefined ? { messageGroupId: groupId } : {}),

@@ -4,6 +4,7 @@
  * batches). Message operations are CloudTrail data events on `AWS::SQS::Queue`; their
  * records never hold a message body or attribute value, as CloudTrail's do not.
  */
+import { messageAttributesOf } from '../message-attributes.js';
 import type { Principal } from '../../auth/principal.js';
 import { isAwsError } from '../../platform/errors.js';
 import { sqsErrors } from '../../sqs/errors.js';
@@ -70,21 +71,6 @@ const records = (input: Record<string, unknown>, key: string): Record<string, un
   const v = input[key];
   return Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null) : [];
 };
-
-function attributeMap(value: unknown): Record<string, MessageAttribute> {
-  const out: Record<string, MessageAttribute> = {};
-  if (!value || typeof value !== 'object') return out;
-  for (const [name, raw] of Object.entries(value)) {
-    if (!raw || typeof raw !== 'object') continue;
-    const a = raw as Record<string, unknown>;
-    out[name] = {
-      DataType: typeof a.DataType === 'string' ? a.DataType : '',
-      ...(typeof a.StringValue === 'string' ? { StringValue: a.StringValue } : {}),
-      ...(Buffer.isBuffer(a.BinaryValue) ? { BinaryValue: a.BinaryValue } : {}),
-    };
-  }
-  return out;
-}
 
 /** What `SenderId` reports for a caller. */
 export function senderIdOf(p: Principal): string {
@@ -157,10 +143,10 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
     const delay = optInt(entry, 'DelaySeconds');
     const groupId = optStr(entry, 'MessageGroupId');
     const dedupId = optStr(entry, 'MessageDeduplicationId');
-    const system = attributeMap(entry.MessageSystemAttributes);
+    const system = messageAttributesOf(entry.MessageSystemAttributes);
     return {
       body: str(entry, 'MessageBody'),
-      attributes: attributeMap(entry.MessageAttributes),
+      attributes: messageAttributesOf(entry.MessageAttributes),
       ...(Object.keys(system).length > 0 ? { systemAttributes: system } : {}),
       ...(delay !== undefined ? { delaySeconds: delay } : {}),
       ...(groupId !== undefined ? { groupId } : {}),
@@ -297,7 +283,7 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
       let size = 0;
       for (const e of records(input, 'Entries')) {
         size += Buffer.byteLength(str(e, 'MessageBody'), 'utf8');
-        for (const [name, a] of Object.entries(attributeMap(e.MessageAttributes))) {
+        for (const [name, a] of Object.entries(messageAttributesOf(e.MessageAttributes))) {
           size += Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + (a.BinaryValue?.length ?? Buffer.byteLength(a.StringValue ?? ''));
         }
       }
