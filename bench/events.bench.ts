@@ -1,10 +1,21 @@
 /**
- * EventBridge: the time from an API call to its event reaching a rule's target (an API
- * destination served on 127.0.0.1, so arrival is timed exactly), p50/p99 over
- * BENCH_EVENTS_CALLS calls (default 300); and matching throughput of the compiled rule
- * index, in events per second, against 1, 100 and 5,000 rules.
+ * EventBridge and SQS: the time from an API call to its event reaching a rule's targets
+ * (an API destination served on 127.0.0.1, so arrival is timed exactly, and an SQS queue
+ * read by a long-polling consumer), p50/p99 over BENCH_EVENTS_CALLS calls (default 300);
+ * matching throughput of the compiled rule index, in parsed CloudTrail events per second,
+ * against 1, 100, 1,000 and 5,000 rules, with the 1,000-rule to 1-rule ratio; and SQS
+ * send, receive and delete throughput through the API with the JS SDK, in messages per
+ * second over BENCH_SQS_MESSAGES messages (default 3,000).
  */
 import { CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import { createServer } from 'node:http';
 import { PatternIndex } from '../src/bus/matcher.js';
 import { compilePattern } from '../src/bus/pattern.js';
@@ -13,6 +24,7 @@ import { send, signRequest } from '../test/support/sign.js';
 import { report } from './support.js';
 
 const CALLS = Number(process.env.BENCH_EVENTS_CALLS ?? 300);
+const SQS_MESSAGES = Number(process.env.BENCH_SQS_MESSAGES ?? 3000);
 
 /** One signed call to the events API (AWS JSON 1.1). */
 async function eventsCall<T = unknown>(endpoint: string, creds: Credentials, operation: string, input: unknown): Promise<T> {
@@ -30,7 +42,7 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
-/** Call-to-target latency through the running server. */
+/** Call-to-target latency through the running server: to an API destination and to an SQS queue. */
 async function latency(): Promise<void> {
   const arrivals = new Map<string, number>();
   const waiters = new Map<string, () => void>();
@@ -57,32 +69,57 @@ async function latency(): Promise<void> {
       Name: 'bench', ConnectionArn: conn.ConnectionArn, InvocationEndpoint: `http://127.0.0.1:${port}/`, HttpMethod: 'POST',
     });
     await events.call('PutRule', { Name: 'users', EventPattern: JSON.stringify({ source: ['aws.iam'], detail: { eventName: ['CreateUser'] } }) });
+    const sqs = new SQSClient({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root });
+    const queueArn = `arn:aws:sqs:us-east-1:${cairn.server.accountId}:bench-users`;
+    const queuePolicy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: queueArn }],
+    };
+    const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-users', Attributes: { Policy: JSON.stringify(queuePolicy) } }));
     await events.call('PutTargets', {
       Rule: 'users',
-      Targets: [{ Id: 'h', Arn: dest.ApiDestinationArn, InputTransformer: { InputPathsMap: { u: '$.detail.requestParameters.userName' }, InputTemplate: '{"user": <u>}' } }],
+      Targets: [
+        { Id: 'h', Arn: dest.ApiDestinationArn, InputTransformer: { InputPathsMap: { u: '$.detail.requestParameters.userName' }, InputTemplate: '{"user": <u>}' } },
+        { Id: 'q', Arn: queueArn, InputTransformer: { InputPathsMap: { u: '$.detail.requestParameters.userName' }, InputTemplate: '{"user": <u>}' } },
+      ],
     });
     const iam = new IAMClient({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root });
     const fromCall: number[] = [];
     const fromResponse: number[] = [];
+    const toQueue: number[] = [];
     for (let i = 0; i < CALLS; i++) {
       const user = `bench-${i}`;
       const arrived = new Promise<void>((resolve) => waiters.set(user, resolve));
       const started = performance.now();
       await iam.send(new CreateUserCommand({ UserName: user }));
       const answered = performance.now();
+      // The consumer long-polls from the moment the call returns: the time is when it holds the message.
+      let message: Message | undefined;
+      while (!message) {
+        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 5, MaxNumberOfMessages: 1 }));
+        message = out.Messages?.[0];
+      }
+      toQueue.push(performance.now() - started);
       await arrived;
       const at = arrivals.get(user) ?? answered;
       fromCall.push(at - started);
       fromResponse.push(Math.max(0, at - answered));
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
     }
     iam.destroy();
+    sqs.destroy();
     fromCall.sort((a, b) => a - b);
     fromResponse.sort((a, b) => a - b);
+    toQueue.sort((a, b) => a - b);
     report(`API call to target delivery (${CALLS} IAM CreateUser calls, API destination on 127.0.0.1)`, {
       'from request sent, p50 (ms)': quantile(fromCall, 0.5).toFixed(1),
       'from request sent, p99 (ms)': quantile(fromCall, 0.99).toFixed(1),
       'from response received, p50 (ms)': quantile(fromResponse, 0.5).toFixed(1),
       'from response received, p99 (ms)': quantile(fromResponse, 0.99).toFixed(1),
+    });
+    report(`API call to message in SQS (${CALLS} IAM CreateUser calls, a long-polling SDK consumer)`, {
+      'from request sent to received, p50 (ms)': quantile(toQueue, 0.5).toFixed(1),
+      'from request sent to received, p99 (ms)': quantile(toQueue, 0.99).toFixed(1),
     });
   } finally {
     await cairn.stop();
@@ -161,16 +198,74 @@ function throughput(ruleCount: number): { perSecond: number; matchedPer1000: num
   return { perSecond: Math.round(n / ((performance.now() - started) / 1000)), matchedPer1000: (matched / n) * 1000, buildMs };
 }
 
+/** Runs `total` operations over `workers` concurrent callers; each call handles the count it returns. */
+async function pump(total: number, workers: number, op: () => Promise<number>): Promise<{ perSecond: number; done: number }> {
+  let done = 0;
+  let idle = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      // A worker stops once everything is done, or after a few empty answers in a row.
+      while (done < total && idle < 20) {
+        const n = await op();
+        done += n;
+        idle = n === 0 ? idle + 1 : 0;
+      }
+    }),
+  );
+  return { perSecond: Math.round(done / ((performance.now() - started) / 1000)), done };
+}
+
+/** SQS messages per second through the API (in-process server, JS SDK, keep-alive connections). */
+async function sqsThroughput(): Promise<void> {
+  const cairn = await startCairn();
+  const sqs = new SQSClient({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root, maxAttempts: 1 });
+  try {
+    const { QueueUrl: url } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-throughput', Attributes: { VisibilityTimeout: '600' } }));
+    let sent = 0;
+    const send = await pump(SQS_MESSAGES, 16, async () => {
+      const n = sent++;
+      await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ n, detail: { eventName: 'CreateUser' } }) }));
+      return 1;
+    });
+    const handles: string[] = [];
+    const receive = await pump(SQS_MESSAGES, 8, async () => {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+      for (const m of out.Messages ?? []) if (m.ReceiptHandle !== undefined) handles.push(m.ReceiptHandle);
+      return out.Messages?.length ?? 0;
+    });
+    const del = await pump(handles.length, 16, async () => {
+      const handle = handles.pop();
+      if (handle === undefined) return 0;
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle }));
+      return 1;
+    });
+    report(`SQS through the API (${SQS_MESSAGES} messages, JS SDK, in-process server)`, {
+      'SendMessage, 16 callers (messages/s)': send.perSecond,
+      'ReceiveMessage of 10, 8 callers (messages/s)': receive.perSecond,
+      'messages received': receive.done,
+      'DeleteMessage, 16 callers (messages/s)': del.perSecond,
+    });
+  } finally {
+    sqs.destroy();
+    await cairn.stop();
+  }
+}
+
 export async function run(): Promise<void> {
   if (process.env.BENCH_EVENTS_SKIP_LATENCY !== '1') await latency();
   const rows: Record<string, string | number> = {};
   // One unreported pass first, so that every size is measured with the code already optimized.
   throughput(100);
-  for (const rules of [1, 100, 5000]) {
+  const rates = new Map<number, number>();
+  for (const rules of [1, 100, 1000, 5000]) {
     const t = throughput(rules);
-    rows[`${rules} rules: events/s`] = t.perSecond;
+    rates.set(rules, t.perSecond);
+    rows[`${rules} rules: parsed CloudTrail events/s`] = t.perSecond;
     rows[`${rules} rules: matches per 1000 events`] = t.matchedPer1000.toFixed(1);
     rows[`${rules} rules: index build (ms)`] = t.buildMs.toFixed(1);
   }
+  rows['1,000 rules vs 1 rule (throughput ratio)'] = ((rates.get(1000) ?? 0) / (rates.get(1) ?? 1)).toFixed(2);
   report('Event pattern matching (one compiled index, CloudTrail-shaped events)', rows);
+  await sqsThroughput();
 }

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { EventBusEngine } from './bus/engine.js';
 import { SqliteBusStore } from './bus/sqlite-store.js';
 import { DeliveryEngine, type DeliveryWrite } from './delivery/delivery.js';
+import { TrailNotifier } from './delivery/notifications.js';
 import { trailMatcher } from './delivery/selectors.js';
 import { SqliteDeliveryStateStore } from './delivery/sqlite-store.js';
 import { openSqliteEventLog } from './eventlog/sqlite-eventlog.js';
@@ -15,11 +16,13 @@ import { History } from './history/history.js';
 import { historyMigrations } from './history/schema.js';
 import { Identities } from './iam/identities.js';
 import { Logs } from './logs/logs.js';
-import { MemoryMetricSink } from './logs/metrics.js';
 import { SqliteLogsStore } from './logs/sqlite-store.js';
 import { functionEvent } from './logs/subscriptions.js';
 import { checkTrailLogsAccess, type TrailLogsAccessDeps } from './logs/trail-access.js';
 import { TrailStream } from './logs/trail-stream.js';
+import { Alarms } from './metrics/alarms.js';
+import { Metrics } from './metrics/metrics.js';
+import { SqliteAlarmStore, SqliteMetricStore } from './metrics/sqlite-store.js';
 import { DigestEngine } from './integrity/engine.js';
 import { SigningKeys } from './integrity/keys.js';
 import { SqliteIntegrityStore } from './integrity/sqlite-store.js';
@@ -47,6 +50,7 @@ import { cloudtrailService } from './services/cloudtrail/index.js';
 import { eventsService } from './services/events/index.js';
 import { iamService } from './services/iam/index.js';
 import { logsService } from './services/logs/index.js';
+import { cloudwatchService } from './services/cloudwatch/index.js';
 import { s3Service } from './services/s3/index.js';
 import { snsPublicRoute, snsService } from './services/sns/index.js';
 import { sqsService } from './services/sqs/index.js';
@@ -92,8 +96,12 @@ export interface RunningServer {
   logs: Logs;
   /** Trails into CloudWatch Logs: `idle()` waits until everything logged so far is in its log groups. */
   trailStream: TrailStream;
-  /** What metric filters have counted, per series and minute (until the metrics engine takes them). */
-  logMetrics: MemoryMetricSink;
+  /** What metric filters have counted (the CloudWatch metrics engine; `sum()` totals a metric). */
+  logMetrics: Pick<Metrics, 'sum'>;
+  /** CloudWatch metrics (PutMetricData, metric filters): `applyRetention()` drops expired data now. */
+  metrics: Metrics;
+  /** CloudWatch alarms: `evaluate(now)` evaluates every alarm at once (the server does so every second). */
+  alarms: Alarms;
   /** Log file validation: `digestNow()` writes a digest for every chain at once. */
   digests: DigestEngine;
   /** Applies every bucket's S3 lifecycle rules now (the server also runs it once a minute). */
@@ -166,6 +174,11 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       ? (bucket) => external.bucketPolicy(bucket)
       : async (bucket) => objects.bucketConfig(bucket, ACCESS_CONFIG.policy) ?? null,
     keyPolicyAllows: async (req) => kms.authorizeKeyUse({ principal: req.principal, identityPolicies: [] }, req.action, req.keyArn, req.context).decision === 'Allow',
+    // The topic (built below, before any request) must exist and let CloudTrail publish for the trail.
+    snsTopicAllows: (topicArn, trail) => {
+      const topic = topics.findTopic(topicArn);
+      return topic !== undefined && topics.allowsService(topic, { service: CLOUDTRAIL_SERVICE, sourceArn: trail.trailArn, sourceAccount: trail.accountId });
+    },
   });
   const deliveryEngine = new DeliveryEngine({
     log: eventLog,
@@ -177,8 +190,12 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     clock: deps.clock,
     logger: logger.child({ component: 'delivery' }),
     ...(config.deliveryIntervalMs !== undefined ? { intervalMs: config.deliveryIntervalMs } : {}),
-    // Each delivered file is listed in its trail's next digest (log file validation).
-    onLogFile: (file) => digestEngine.logFileDelivered(file),
+    // Each delivered file is listed in its trail's next digest (log file validation) and
+    // announced on the trail's SNS topic.
+    onLogFile: (file) => {
+      digestEngine.logFileDelivered(file);
+      trailNotifier.logFileDelivered(file);
+    },
   });
   // Log file validation: signed digest chains, with keys sealed under the KMS master key.
   const integrityStore = new SqliteIntegrityStore(db);
@@ -231,14 +248,17 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     endpoint: () => serverEndpoint,
   });
   jobs.every('sns-delivery', 1000, () => topics.deliverDue());
+  const trailNotifier = new TrailNotifier({ topics, trails, clock: deps.clock, logger: logger.child({ component: 'notifications' }) });
 
-  // CloudWatch Logs: subscription filters deliver to queues and functions; metric filters count into memory for now.
-  const logMetrics = new MemoryMetricSink();
+  // CloudWatch metrics: PutMetricData and CloudWatch Logs metric filters feed them; retention by the clock.
+  const metricsEngine = new Metrics({ store: new SqliteMetricStore(db), clock: deps.clock });
+  jobs.every('cloudwatch-metrics-retention', 60_000, () => metricsEngine.applyRetention());
+  // CloudWatch Logs: subscription filters deliver to queues and functions; metric filters count into CloudWatch metrics.
   const logsStore = new SqliteLogsStore(db);
   const logsEngine = new Logs({
     store: logsStore,
     clock: deps.clock,
-    metrics: logMetrics,
+    metrics: metricsEngine,
     logger: logger.child({ component: 'logs' }),
     destinations: {
       exists: (arn) => (FUNCTION_ARN.test(arn) ? functions.has(arn) : queues.findQueueByArn(arn) !== undefined),
@@ -322,6 +342,23 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   eventBus.start();
   // Schedules fire and failed deliveries are retried by the clock; new events never wait for this.
   jobs.every('events-bus', 1000, () => eventBus.tick());
+  // CloudWatch alarms notify SNS topics and put their state changes on the default bus.
+  const alarms = new Alarms({
+    store: new SqliteAlarmStore(db),
+    metrics: metricsEngine,
+    clock: deps.clock,
+    logger: logger.child({ component: 'alarms' }),
+    actions: {
+      publish: (topicArn, message) => topics.publish(topicArn, message),
+      putEvent: (scope, event) => {
+        eventBus.putServiceEvent(scope, event);
+      },
+    },
+  });
+  // Alarms are evaluated every second against their latest complete periods, so data
+  // arriving late for a period still counts while the period is in the window.
+  jobs.every('cloudwatch-alarms', 1000, () => alarms.evaluate(deps.clock.now()));
+  jobs.every('cloudwatch-alarm-history-retention', 3_600_000, () => alarms.applyRetention());
   // Events older than the history's 90 days go, once every consumer of the log (trails, the bus) has read them.
   jobs.every('history-retention', 60_000, () =>
     history.purge(deps.clock.now(), Math.min(deliveryEngine.lowestCursor() ?? eventLog.lastSeq(), eventBus.cursor(), trailStream.cursor())),
@@ -353,6 +390,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       snsService({ topics }),
       eventsService({ bus: eventBus }),
       logsService({ logs: logsEngine }),
+      cloudwatchService({ metrics: metricsEngine, alarms }),
     ],
     credentials: identities,
     policies: identities,
@@ -388,7 +426,9 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     digests: digestEngine,
     logs: logsEngine,
     trailStream,
-    logMetrics,
+    logMetrics: metricsEngine,
+    metrics: metricsEngine,
+    alarms,
     runLifecycle: () => lifecycle.run(),
     stop() {
       stopping ??= (async () => {
@@ -398,6 +438,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         await topics.stop();
         await jobs.stop();
         await deliveryEngine.stop();
+        await trailNotifier.idle();
         await digestEngine.stop();
         await eventBus.stop();
         await trailStream.stop();

@@ -228,7 +228,7 @@ describe('trail delivery with the AWS CLI', () => {
     const brokenStatus = await cairn.awsJson<Record<string, unknown>>(['cloudtrail', 'get-trail-status', '--name', 'broken']);
     expect(brokenStatus.LatestDeliveryError).toBeUndefined();
     expect(brokenStatus.LatestDeliveryTime).toBeDefined();
-  });
+  }, 180_000); // about 40 AWS CLI runs: slow on a loaded 2-core machine
 });
 
 /** Every log file of a bucket, through the SDK: key and records. */

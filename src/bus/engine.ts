@@ -527,6 +527,13 @@ export class EventBusEngine {
     if (cached) cached.targets = this.opts.store.listTargets(record, record.bus, record.name).map((t) => t.spec);
   }
 
+  /** True when some bus of some account has an enabled rule with a pattern (so logged events need reading). */
+  private anyPatternRules(): boolean {
+    this.loadAll();
+    for (const bus of this.buses.values()) if (bus.index.size > 0) return true;
+    return false;
+  }
+
   /** True when any enabled rule with a pattern exists on the bus (so events bound there need parsing). */
   private hasPatternRules(scope: Scope, bus: string): boolean {
     this.loadAll();
@@ -598,6 +605,14 @@ export class EventBusEngine {
     if (!log) return;
     for (;;) {
       const cursor = this.opts.store.cursor();
+      if (!this.anyPatternRules()) {
+        // No rule anywhere could take an event: move past the log without reading it.
+        const end = log.lastSeq();
+        if (end <= cursor) return;
+        this.opts.store.commitDispatch([], end);
+        this.opts.cursors?.set(BUS_CONSUMER, end);
+        return;
+      }
       const batch = log.readAfter(cursor, READ_PAGE);
       const last = batch[batch.length - 1];
       if (!last) return;
@@ -662,6 +677,31 @@ export class EventBusEngine {
       this.kickDelivery();
     }
     return results;
+  }
+
+  /**
+   * Puts an AWS service's own event (a CloudWatch alarm's state change...) on the
+   * account's default bus: the `aws.` sources PutEvents refuses to callers. Returns its id.
+   */
+  putServiceEvent(scope: Scope, e: { source: string; detailType: string; detail: Record<string, unknown>; resources: string[]; time?: number }): string {
+    const id = this.opts.random.uuid();
+    const event: BusEvent = {
+      version: '0',
+      id,
+      'detail-type': e.detailType,
+      source: e.source,
+      account: scope.accountId,
+      time: eventTime(e.time ?? this.opts.clock.now()),
+      region: scope.region,
+      resources: e.resources,
+      detail: e.detail,
+    };
+    const outbox = this.route(scope, DEFAULT_BUS, event, false);
+    if (outbox.length > 0) {
+      this.opts.store.commitDispatch(outbox);
+      this.kickDelivery();
+    }
+    return id;
   }
 
   /** An event-bus target: the event goes on the other bus (same account) as it is. */

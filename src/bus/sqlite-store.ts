@@ -3,7 +3,7 @@
  * connections, API destinations, the outbox and the bus's event-log cursor. Records are
  * kept as JSON beside the columns they are looked up by.
  */
-import { migrate, statement, type SqliteDatabase } from '../storage/sqlite.js';
+import { commitUnflushed, migrate, statement, type SqliteDatabase } from '../storage/sqlite.js';
 import type {
   ApiDestinationRecord,
   BusRecord,
@@ -171,19 +171,26 @@ export class SqliteBusStore implements BusStore {
   }
 
   commitDispatch(entries: NewOutboxEntry[], cursor?: number, schedules?: { rule: RuleRecord; nextFireAt: number }[]): void {
+    if (entries.length === 0 && (schedules === undefined || schedules.length === 0)) {
+      // A cursor moving past events that matched no rule: a replay would move it the same
+      // way, so the commit need not wait for its own disk flush (one per append otherwise).
+      if (cursor !== undefined) commitUnflushed(this.db, () => this.putCursor(cursor));
+      return;
+    }
     this.db.transaction(() => {
       const insert = statement(
         this.db,
         'INSERT INTO events_outbox (event_id, rule_arn, target, payload, event, attempts, next_attempt, created) VALUES (?, ?, ?, ?, ?, 0, ?, ?)',
       );
       for (const e of entries) insert.run(e.eventId, e.ruleArn, JSON.stringify(e.target), e.payload, e.event, e.nextAttemptAt, e.createdAt);
-      if (cursor !== undefined) {
-        statement(this.db, 'INSERT INTO events_cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq').run(cursor);
-      }
+      if (cursor !== undefined) this.putCursor(cursor);
       for (const s of schedules ?? []) this.putRule({ ...s.rule, nextFireAt: s.nextFireAt });
     })();
   }
 
+  private putCursor(cursor: number): void {
+    statement(this.db, 'INSERT INTO events_cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq').run(cursor);
+  }
   dueDeliveries(now: number, limit: number): OutboxEntry[] {
     return statement<[number, number], OutboxRow>(this.db, 'SELECT * FROM events_outbox WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?')
       .all(now, limit)

@@ -189,13 +189,13 @@ export class DeliveryEngine {
 
   /**
    * Runs a pass if one is due by the clock: every trail when the interval has elapsed,
-   * and failed trails whose backoff has expired. Skipped while another pass runs.
+   * and failed trails whose backoff has expired; it runs after any pass in progress.
    */
   async tick(): Promise<DeliveryReport> {
     const now = this.opts.clock.now();
     const due = now >= this.nextDueAt;
     const retries = [...this.backoff.values()].some((b) => b.retryAt <= now);
-    if ((!due && !retries) || this.passes.busy || this.passes.isStopped) return { files: [], failures: [] };
+    if ((!due && !retries) || this.passes.isStopped) return { files: [], failures: [] };
     if (due) {
       // Anchored to the schedule, not to when the wake-up came: a wake-up a moment late does
       // not push every later delivery back (or, a moment early, skip a whole interval).

@@ -173,9 +173,8 @@ export class DigestEngine {
     });
   }
 
-  /** Runs a pass: digests that are due by the clock, final digests, and retries. Skipped while another runs. */
+  /** Runs a pass (after any pass in progress): digests that are due by the clock, final digests, and retries. */
   async tick(): Promise<DigestReport> {
-    if (this.passes.busy || this.passes.isStopped) return { digests: [], failures: [] };
     return this.enqueue(() => this.pass(false));
   }
 

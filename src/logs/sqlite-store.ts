@@ -4,7 +4,7 @@
  * rather than offset), metric and subscription filters, and the trail stream's cursor,
  * which commits in the same transaction as the events it covers.
  */
-import { migrate, statement, type SqliteDatabase } from '../storage/sqlite.js';
+import { commitUnflushed, migrate, statement, type SqliteDatabase } from '../storage/sqlite.js';
 import type {
   EventRange,
   LogGroupRecord,
@@ -134,8 +134,9 @@ export class SqliteLogsStore implements LogsStore {
     migrate(db, 'logs', MIGRATIONS);
   }
 
-  atomically<T>(fn: () => T): T {
+  atomically<T>(fn: () => T, opts?: { flush?: boolean }): T {
     if (this.db.inTransaction) return fn();
+    if (opts?.flush === false) return commitUnflushed(this.db, fn);
     return this.db.transaction(fn).immediate();
   }
 

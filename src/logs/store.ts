@@ -102,7 +102,11 @@ export interface EventRange {
 
 /** The engine's storage. Reads and writes are synchronous; `atomically` groups writes. */
 export interface LogsStore {
-  atomically<T>(fn: () => T): T;
+  /**
+   * Runs `fn` as one transaction. `flush: false` lets the commit skip its own disk flush,
+   * for bookkeeping a replay would redo identically (a cursor passing events that went nowhere).
+   */
+  atomically<T>(fn: () => T, opts?: { flush?: boolean }): T;
 
   insertGroup(group: Omit<LogGroupRecord, 'id' | 'storedBytes'>): LogGroupRecord;
   findGroup(accountId: string, region: string, name: string): LogGroupRecord | undefined;

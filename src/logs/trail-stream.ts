@@ -150,10 +150,17 @@ export class TrailStream {
   private passOnce(): boolean {
     const { store, log } = this.deps;
     const cursor = store.trailCursor();
+    const targets = this.targets();
+    if (targets.length === 0) {
+      // No trail sends to CloudWatch Logs: move past the log without reading it.
+      const end = log.lastSeq();
+      if (end <= cursor) return false;
+      store.atomically(() => store.setTrailCursor(end), { flush: false });
+      return true;
+    }
     const events = log.readAfter(cursor, READ_PAGE);
     const lastEvent = events[events.length - 1];
     if (!lastEvent) return false;
-    const targets = this.targets();
     const batches = new Map<string, { target: Target; stream: string; events: { timestamp: number; message: string }[] }>();
     for (const event of events) {
       for (const target of targets) {
@@ -168,6 +175,7 @@ export class TrailStream {
       }
     }
     const delivered = new Set<Target>();
+    // A page that went to no group only moves the cursor (a replay would redo it): no flush of its own.
     store.atomically(() => {
       for (const batch of batches.values()) {
         const arn = parseLogGroupArn(batch.target.groupArn);
@@ -184,7 +192,7 @@ export class TrailStream {
         store.deleteTrailSpans(target.trail.trailArn, lastEvent.seq - STOP_RECORD_WINDOW);
       }
       store.setTrailCursor(lastEvent.seq);
-    });
+    }, { flush: batches.size > 0 });
     const at = this.deps.now();
     for (const target of targets) {
       const key = { accountId: target.trail.accountId, homeRegion: target.trail.homeRegion, name: target.trail.name };

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../platform/clock.js';
 import { AwsError } from '../platform/errors.js';
 import { cryptoRandom } from '../platform/ids.js';
+import { loadOrCreateStoreKey, sseTransform } from './access/encryption.js';
 import { objectStoreConformance } from './conformance.js';
 import { EmbeddedObjectStore } from './embedded.js';
 import type { ObjectEvent } from './store.js';
@@ -243,5 +244,44 @@ describe('multipart listing and checksums', () => {
     expect(done.checksum?.value).toMatch(/-1$/);
     await store.abortMultipartUpload('mp-bucket', 'dir/b', b.uploadId);
     expect((await store.listMultipartUploads('mp-bucket')).uploads.map((u) => u.key)).toEqual(['top']);
+  });
+});
+
+describe('read path caches', () => {
+  it('answers bucket reads from memory, yet sees every change this store makes', async () => {
+    const { store } = await fresh();
+    await store.createBucket('cached-bucket');
+    const first = store.bucketInfo('cached-bucket');
+    expect(first?.versioning).toBe('Unversioned');
+    // A caller changing what it was given must not change what the next caller reads.
+    if (first) first.versioning = 'Enabled';
+    expect(store.bucketInfo('cached-bucket')?.versioning).toBe('Unversioned');
+    await store.putBucketVersioning('cached-bucket', 'Enabled');
+    expect(store.bucketInfo('cached-bucket')?.versioning).toBe('Enabled');
+    await store.putBucketVersioning('cached-bucket', 'Suspended', 'Disabled');
+    expect(store.bucketInfo('cached-bucket')).toMatchObject({ versioning: 'Suspended', mfaDelete: 'Disabled' });
+    await store.deleteBucket('cached-bucket');
+    expect(store.bucketInfo('cached-bucket')).toBeUndefined();
+    await store.createBucket('cached-bucket', { objectLockEnabled: true });
+    expect(store.bucketInfo('cached-bucket')).toMatchObject({ versioning: 'Enabled', objectLockEnabled: true });
+  });
+
+  it.each([
+    ['plain', false],
+    ['sealed', true],
+  ])('reads small and large objects whole and by range (%s)', async (_, sealed) => {
+    const { store, dir } = await fresh();
+    if (sealed) store.use({ atRest: sseTransform({ masterKey: loadOrCreateStoreKey(dir, cryptoRandom), random: cryptoRandom }) });
+    await store.createBucket('sizes');
+    const small = Buffer.from('a small object');
+    const large = Buffer.alloc(300 * 1024, 7);
+    large.write('tail', large.length - 4);
+    await store.putObject('sizes', 'small', small);
+    await store.putObject('sizes', 'large', large);
+    expect((await store.getObject('sizes', 'small')).body).toEqual(small);
+    expect((await store.getObject('sizes', 'large')).body).toEqual(large);
+    expect((await store.getObject('sizes', 'large', { range: { suffix: 4 } })).body.toString()).toBe('tail');
+    expect((await store.getObject('sizes', 'large', { range: { start: 0, end: 1 } })).body).toEqual(Buffer.from([7, 7]));
+    expect((await store.getObject('sizes', 'small', { range: { start: 2, end: 6 } })).body.toString()).toBe('small');
   });
 });

@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../platform/clock.js';
 import type { RandomSource } from '../platform/ids.js';
-import { migrate, type SqliteDatabase } from '../storage/sqlite.js';
+import { migrate, statement, type SqliteDatabase } from '../storage/sqlite.js';
 import { BlobFiles } from './blobs.js';
 import {
   compositeChecksum,
@@ -151,6 +151,8 @@ interface PartRow {
 }
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/** Bucket rows kept in memory at most (the cache starts over when full). */
+const BUCKET_CACHE_SIZE = 10_000;
 const MAX_LIST = 1000;
 
 /** A committed change's side effects, applied after the transaction. */
@@ -162,6 +164,10 @@ interface Commit {
 /** The embedded implementation of {@link ObjectStoreEngine}. */
 export class EmbeddedObjectStore implements ObjectStoreEngine {
   private readonly hooks: ObjectStoreHooks[] = [];
+  // A request reads its bucket's row several times (authorization, protection, the
+  // operation itself); rows change only through this class, which drops an entry whenever
+  // it writes that row.
+  private readonly bucketCache = new Map<string, BucketInfo>();
   private transform: AtRestTransform | undefined;
   private closed = false;
 
@@ -225,8 +231,22 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   // ---- buckets ---------------------------------------------------------------------------
 
   bucketInfo(name: string): BucketInfo | undefined {
-    const row = this.db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?').get(name);
-    return row ? toBucketInfo(row) : undefined;
+    const cached = this.bucketCache.get(name);
+    if (cached) return { ...cached };
+    const row = statement<[string], BucketRow>(this.db, 'SELECT * FROM buckets WHERE name = ?').get(name);
+    if (!row) return undefined;
+    const info = toBucketInfo(row);
+    // Inside a transaction the row may be one that rolls back: only committed reads are kept.
+    if (!this.db.inTransaction) {
+      if (this.bucketCache.size >= BUCKET_CACHE_SIZE) this.bucketCache.clear();
+      this.bucketCache.set(name, info);
+    }
+    return { ...info };
+  }
+
+  /** Called by every statement that changes a bucket row, inside its transaction. */
+  private bucketChanged(name: string): void {
+    this.bucketCache.delete(name);
   }
 
   private requireBucket(name: string): BucketInfo {
@@ -249,9 +269,9 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
       versioning: opts.objectLockEnabled ? 'Enabled' : 'Unversioned',
       objectLockEnabled: opts.objectLockEnabled ?? false,
     };
-    this.db
-      .prepare('INSERT INTO buckets (name, owner, region, created_at, versioning, mfa_delete, object_lock) VALUES (?, ?, ?, ?, ?, NULL, ?)')
+    statement(this.db, 'INSERT INTO buckets (name, owner, region, created_at, versioning, mfa_delete, object_lock) VALUES (?, ?, ?, ?, ?, NULL, ?)')
       .run(name, owner, info.region, info.createdAt, info.versioning, info.objectLockEnabled ? 1 : 0);
+    this.bucketChanged(name);
     return info;
   }
 
@@ -262,8 +282,8 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   async listBuckets(owner?: string): Promise<BucketInfo[]> {
     const rows =
       owner === undefined
-        ? this.db.prepare<[], BucketRow>('SELECT * FROM buckets ORDER BY name').all()
-        : this.db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner = ? ORDER BY name').all(owner);
+        ? statement<[], BucketRow>(this.db, 'SELECT * FROM buckets ORDER BY name').all()
+        : statement<[string], BucketRow>(this.db, 'SELECT * FROM buckets WHERE owner = ? ORDER BY name').all(owner);
     return rows.map(toBucketInfo);
   }
 
@@ -271,18 +291,18 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     const removed: string[] = [];
     this.db.transaction(() => {
       this.requireBucket(name);
-      const any = this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM versions WHERE bucket = ? LIMIT 1').get(name);
+      const any = statement<[string], { one: number }>(this.db, 'SELECT 1 AS one FROM versions WHERE bucket = ? LIMIT 1').get(name);
       if (any) throw s3Errors.bucketNotEmpty(name);
       // Unfinished multipart uploads go with the bucket.
-      for (const p of this.db
-        .prepare<[string], { segment: string }>('SELECT segment FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)')
+      for (const p of statement<[string], { segment: string }>(this.db, 'SELECT segment FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)')
         .all(name)) {
         removed.push((JSON.parse(p.segment) as Segment).b);
       }
-      this.db.prepare('DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)').run(name);
-      this.db.prepare('DELETE FROM uploads WHERE bucket = ?').run(name);
-      this.db.prepare('DELETE FROM bucket_config WHERE bucket = ?').run(name);
-      this.db.prepare('DELETE FROM buckets WHERE name = ?').run(name);
+      statement(this.db, 'DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)').run(name);
+      statement(this.db, 'DELETE FROM uploads WHERE bucket = ?').run(name);
+      statement(this.db, 'DELETE FROM bucket_config WHERE bucket = ?').run(name);
+      statement(this.db, 'DELETE FROM buckets WHERE name = ?').run(name);
+      this.bucketChanged(name);
     })();
     await this.blobs.remove(removed);
   }
@@ -296,9 +316,9 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     return this.db.transaction(() => {
       const info = this.requireBucket(bucket);
       for (const h of this.hooks) h.beforeVersioningChange?.({ bucket: info, status, ...(context ? { context } : {}) });
-      this.db
-        .prepare('UPDATE buckets SET versioning = ?, mfa_delete = COALESCE(?, mfa_delete) WHERE name = ?')
+      statement(this.db, 'UPDATE buckets SET versioning = ?, mfa_delete = COALESCE(?, mfa_delete) WHERE name = ?')
         .run(status, mfaDelete ?? null, bucket);
+      this.bucketChanged(bucket);
       return this.requireBucket(bucket);
     })();
   }
@@ -309,16 +329,15 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   }
 
   bucketConfig(bucket: string, name: string): string | undefined {
-    return this.db
-      .prepare<[string, string], { value: string }>('SELECT value FROM bucket_config WHERE bucket = ? AND name = ?')
+    return statement<[string, string], { value: string }>(this.db, 'SELECT value FROM bucket_config WHERE bucket = ? AND name = ?')
       .get(bucket, name)?.value;
   }
 
   async putBucketConfig(bucket: string, name: string, value: string | undefined): Promise<void> {
     this.db.transaction(() => {
       this.requireBucket(bucket);
-      if (value === undefined) this.db.prepare('DELETE FROM bucket_config WHERE bucket = ? AND name = ?').run(bucket, name);
-      else this.db.prepare('INSERT OR REPLACE INTO bucket_config (bucket, name, value) VALUES (?, ?, ?)').run(bucket, name, value);
+      if (value === undefined) statement(this.db, 'DELETE FROM bucket_config WHERE bucket = ? AND name = ?').run(bucket, name);
+      else statement(this.db, 'INSERT OR REPLACE INTO bucket_config (bucket, name, value) VALUES (?, ?, ?)').run(bucket, name, value);
     })();
   }
 
@@ -428,12 +447,11 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         for (const h of this.hooks) {
           Object.assign(w.data.attributes, h.versionAttributes?.({ bucket: current, key, ...(w.context ? { context: w.context } : {}) }));
         }
-        this.db
-          .prepare(
-            `INSERT INTO versions (bucket, key, version_id, is_latest, delete_marker, size, etag, last_modified, owner, storage_class, data)
-             VALUES (?, ?, ?, 1, 0, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(current.name, key, result.versionId, w.size, w.etag, now, w.owner, w.storageClass, JSON.stringify(w.data));
+        statement(
+          this.db,
+          `INSERT INTO versions (bucket, key, version_id, is_latest, delete_marker, size, etag, last_modified, owner, storage_class, data)
+           VALUES (?, ?, ?, 1, 0, ?, ?, ?, ?, ?, ?)`,
+        ).run(current.name, key, result.versionId, w.size, w.etag, now, w.owner, w.storageClass, JSON.stringify(w.data));
         const extra = w.alsoInTransaction?.() ?? [];
         return {
           versionId: result.versionId,
@@ -491,11 +509,11 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
       if (nullRow) {
         const version = toObjectInfo(nullRow);
         for (const h of this.hooks) h.beforeDeleteVersion?.({ bucket, version, reason: 'replace', ...(context ? { context } : {}) });
-        this.db.prepare('DELETE FROM versions WHERE seq = ?').run(nullRow.seq);
+        statement(this.db, 'DELETE FROM versions WHERE seq = ?').run(nullRow.seq);
         removeBlobs.push(...segmentsOf(nullRow).map((s) => s.b));
       }
     }
-    this.db.prepare('UPDATE versions SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1').run(bucket.name, key);
+    statement(this.db, 'UPDATE versions INDEXED BY versions_by_key SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1').run(bucket.name, key);
     return { versionId, removeBlobs };
   }
 
@@ -517,20 +535,21 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   }
 
   private nextSequencer(): string {
-    this.db.prepare("INSERT INTO counters (name, value) VALUES ('sequencer', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1").run();
-    const row = this.db.prepare<[], { value: number }>("SELECT value FROM counters WHERE name = 'sequencer'").get();
+    statement(this.db, "INSERT INTO counters (name, value) VALUES ('sequencer', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1").run();
+    const row = statement<[], { value: number }>(this.db, "SELECT value FROM counters WHERE name = 'sequencer'").get();
     return (row?.value ?? 0).toString(16).toUpperCase().padStart(16, '0');
   }
 
   // ---- reading ---------------------------------------------------------------------------
 
   private latestRow(bucket: string, key: string): VersionRow | undefined {
-    return this.db.prepare<[string, string], VersionRow>('SELECT * FROM versions WHERE bucket = ? AND key = ? AND is_latest = 1').get(bucket, key);
+    // INDEXED BY: left to itself the planner picks versions_current (bucket, is_latest, ...),
+    // which scans every current object of the bucket; by key it is a few rows at most.
+    return statement<[string, string], VersionRow>(this.db, 'SELECT * FROM versions INDEXED BY versions_by_key WHERE bucket = ? AND key = ? AND is_latest = 1').get(bucket, key);
   }
 
   private versionRow(bucket: string, key: string, versionId: string): VersionRow | undefined {
-    return this.db
-      .prepare<[string, string, string], VersionRow>('SELECT * FROM versions WHERE bucket = ? AND key = ? AND version_id = ?')
+    return statement<[string, string, string], VersionRow>(this.db, 'SELECT * FROM versions WHERE bucket = ? AND key = ? AND version_id = ?')
       .get(bucket, key, versionId);
   }
 
@@ -581,7 +600,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
       const to = Math.min(end, segEnd) - segStart;
       if (s.a) {
         if (!this.transform) throw new Error('object bytes are sealed but no at-rest transform is installed');
-        const plain = await this.transform.open({ bucket: row.bucket, key: row.key, sealed: await this.blobs.readAll(s.b), attributes: s.a });
+        const plain = await this.transform.open({ bucket: row.bucket, key: row.key, sealed: await this.blobs.readAll(s.b, s.n), attributes: s.a });
         parts.push(plain.subarray(from, to));
       } else {
         parts.push(await this.blobs.read(s.b, from, to));
@@ -609,13 +628,12 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         if (!row) return { removeBlobs: [], events, result: { versionId: opts.versionId, deleteMarker: false } };
         const version = toObjectInfo(row);
         for (const h of this.hooks) h.beforeDeleteVersion?.({ bucket: info, version, reason: 'delete', ...ctx });
-        this.db.prepare('DELETE FROM versions WHERE seq = ?').run(row.seq);
+        statement(this.db, 'DELETE FROM versions WHERE seq = ?').run(row.seq);
         if (row.is_latest) {
-          this.db
-            .prepare(
-              'UPDATE versions SET is_latest = 1 WHERE seq = (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)',
-            )
-            .run(bucket, key);
+          statement(
+            this.db,
+            'UPDATE versions SET is_latest = 1 WHERE seq = (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)',
+          ).run(bucket, key);
         }
         event('ObjectRemoved:Delete', row.version_id);
         return { removeBlobs: segmentsOf(row).map((s) => s.b), events, result: { versionId: row.version_id, deleteMarker: row.delete_marker === 1 } };
@@ -625,18 +643,17 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         if (!latest) return { removeBlobs: [], events, result: { deleteMarker: false } };
         const version = toObjectInfo(latest);
         for (const h of this.hooks) h.beforeDeleteVersion?.({ bucket: info, version, reason: 'delete', ...ctx });
-        this.db.prepare('DELETE FROM versions WHERE seq = ?').run(latest.seq);
+        statement(this.db, 'DELETE FROM versions WHERE seq = ?').run(latest.seq);
         event('ObjectRemoved:Delete', undefined);
         return { removeBlobs: segmentsOf(latest).map((s) => s.b), events, result: { deleteMarker: false } };
       }
       const placed = this.placeVersion(info, key, latest, context);
       const data: VersionData = { metadata: {}, headers: {}, attributes: {}, segments: [] };
-      this.db
-        .prepare(
-          `INSERT INTO versions (bucket, key, version_id, is_latest, delete_marker, size, etag, last_modified, owner, storage_class, data)
-           VALUES (?, ?, ?, 1, 1, 0, '', ?, ?, 'STANDARD', ?)`,
-        )
-        .run(bucket, key, placed.versionId, now, context?.accountId ?? info.owner, JSON.stringify(data));
+      statement(
+        this.db,
+        `INSERT INTO versions (bucket, key, version_id, is_latest, delete_marker, size, etag, last_modified, owner, storage_class, data)
+         VALUES (?, ?, ?, 1, 1, 0, '', ?, ?, 'STANDARD', ?)`,
+      ).run(bucket, key, placed.versionId, now, context?.accountId ?? info.owner, JSON.stringify(data));
       event('ObjectRemoved:DeleteMarkerCreated', placed.versionId);
       return { removeBlobs: placed.removeBlobs, events, result: { versionId: placed.versionId, deleteMarker: true } };
     })();
@@ -661,7 +678,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         if (v === undefined) delete data.attributes[k];
         else data.attributes[k] = v;
       }
-      this.db.prepare('UPDATE versions SET data = ? WHERE seq = ?').run(JSON.stringify(data), row.seq);
+      statement(this.db, 'UPDATE versions SET data = ? WHERE seq = ?').run(JSON.stringify(data), row.seq);
       return toObjectInfo({ ...row, data: JSON.stringify(data) });
     })();
   }
@@ -681,7 +698,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         else data.attributes[k] = v;
       }
       const text = JSON.stringify(data);
-      this.db.prepare('UPDATE versions SET storage_class = ?, data = ? WHERE seq = ?').run(storageClass, text, row.seq);
+      statement(this.db, 'UPDATE versions SET storage_class = ?, data = ? WHERE seq = ?').run(storageClass, text, row.seq);
       return toObjectInfo({ ...row, storage_class: storageClass, data: text });
     })();
   }
@@ -791,16 +808,14 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
       ...(opts.checksumAlgorithm ? { checksumAlgorithm: opts.checksumAlgorithm } : {}),
       ...(opts.checksumType ? { checksumType: opts.checksumType } : {}),
     };
-    this.db
-      .prepare('INSERT INTO uploads (upload_id, bucket, key, initiated, owner, storage_class, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    statement(this.db, 'INSERT INTO uploads (upload_id, bucket, key, initiated, owner, storage_class, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(uploadId, bucket, key, this.opts.clock.now(), opts.owner ?? info.owner, opts.storageClass ?? 'STANDARD', JSON.stringify(data));
     return { uploadId };
   }
 
   private uploadRow(bucket: string, key: string, uploadId: string): UploadRow {
     this.requireBucket(bucket);
-    const row = this.db
-      .prepare<[string, string, string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?')
+    const row = statement<[string, string, string], UploadRow>(this.db, 'SELECT * FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?')
       .get(uploadId, bucket, key);
     if (!row) throw s3Errors.noSuchUpload(uploadId);
     return row;
@@ -840,15 +855,13 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     try {
       this.db.transaction(() => {
         this.uploadRow(bucket, key, uploadId);
-        const old = this.db
-          .prepare<[string, number], { segment: string }>('SELECT segment FROM parts WHERE upload_id = ? AND part_number = ?')
+        const old = statement<[string, number], { segment: string }>(this.db, 'SELECT segment FROM parts WHERE upload_id = ? AND part_number = ?')
           .get(uploadId, partNumber);
         if (old) replaced = (JSON.parse(old.segment) as Segment).b;
-        this.db
-          .prepare(
-            'INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag, last_modified, segment, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          )
-          .run(uploadId, partNumber, written.segment.n, etag, this.opts.clock.now(), JSON.stringify(written.segment), checksum ? JSON.stringify(checksum) : null);
+        statement(
+          this.db,
+          'INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag, last_modified, segment, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ).run(uploadId, partNumber, written.segment.n, etag, this.opts.clock.now(), JSON.stringify(written.segment), checksum ? JSON.stringify(checksum) : null);
       })();
     } catch (e) {
       await cleanup();
@@ -869,8 +882,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     const upload = this.uploadRow(bucket, key, uploadId);
     if (parts.length === 0) throw s3Errors.malformedXml();
     const stored = new Map(
-      this.db
-        .prepare<[string], PartRow>('SELECT * FROM parts WHERE upload_id = ?')
+      statement<[string], PartRow>(this.db, 'SELECT * FROM parts WHERE upload_id = ?')
         .all(uploadId)
         .map((p) => [p.part_number, p]),
     );
@@ -932,13 +944,12 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
       alsoInTransaction: () => {
         // The upload must still exist (not aborted or completed meanwhile).
         this.uploadRow(bucket, key, uploadId);
-        const unused = this.db
-          .prepare<[string], { segment: string }>('SELECT segment FROM parts WHERE upload_id = ?')
+        const unused = statement<[string], { segment: string }>(this.db, 'SELECT segment FROM parts WHERE upload_id = ?')
           .all(uploadId)
           .map((p) => (JSON.parse(p.segment) as Segment).b)
           .filter((b) => !used.has(b));
-        this.db.prepare('DELETE FROM parts WHERE upload_id = ?').run(uploadId);
-        this.db.prepare('DELETE FROM uploads WHERE upload_id = ?').run(uploadId);
+        statement(this.db, 'DELETE FROM parts WHERE upload_id = ?').run(uploadId);
+        statement(this.db, 'DELETE FROM uploads WHERE upload_id = ?').run(uploadId);
         return unused;
       },
     });
@@ -947,12 +958,11 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
     const blobs = this.db.transaction(() => {
       this.uploadRow(bucket, key, uploadId);
-      const ids = this.db
-        .prepare<[string], { segment: string }>('SELECT segment FROM parts WHERE upload_id = ?')
+      const ids = statement<[string], { segment: string }>(this.db, 'SELECT segment FROM parts WHERE upload_id = ?')
         .all(uploadId)
         .map((p) => (JSON.parse(p.segment) as Segment).b);
-      this.db.prepare('DELETE FROM parts WHERE upload_id = ?').run(uploadId);
-      this.db.prepare('DELETE FROM uploads WHERE upload_id = ?').run(uploadId);
+      statement(this.db, 'DELETE FROM parts WHERE upload_id = ?').run(uploadId);
+      statement(this.db, 'DELETE FROM uploads WHERE upload_id = ?').run(uploadId);
       return ids;
     })();
     await this.blobs.remove(blobs);
@@ -966,8 +976,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   ): Promise<ListPartsResult> {
     const upload = this.uploadRow(bucket, key, uploadId);
     const max = clampMax(opts.maxParts);
-    const rows = this.db
-      .prepare<[string, number, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?')
+    const rows = statement<[string, number, number], PartRow>(this.db, 'SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?')
       .all(uploadId, opts.partNumberMarker ?? 0, max + 1);
     const truncated = rows.length > max;
     const page = rows.slice(0, max);

@@ -4,13 +4,7 @@
  */
 export class SerialRunner {
   private chain: Promise<unknown> = Promise.resolve();
-  private running = false;
   private stopped = false;
-
-  /** True while a piece of work is running. */
-  get busy(): boolean {
-    return this.running;
-  }
 
   /** True once {@link stop} was called: nothing new runs. */
   get isStopped(): boolean {
@@ -24,12 +18,7 @@ export class SerialRunner {
   run<T>(fn: () => Promise<T>, whenStopped: () => T): Promise<T> {
     const result = this.chain.then(async () => {
       if (this.stopped) return whenStopped();
-      this.running = true;
-      try {
-        return await fn();
-      } finally {
-        this.running = false;
-      }
+      return fn();
     });
     this.chain = result.catch(() => undefined);
     return result;

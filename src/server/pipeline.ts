@@ -25,7 +25,8 @@ import {
   type ServiceDefinition,
 } from '../services/service.js';
 import { toPathStyle } from '../services/s3/addressing.js';
-import { codecFor, type ProtocolCodec, type WireRequest, type WireResponse } from '../wire/protocol.js';
+import type { Protocol } from '../wire/model.js';
+import { codecFor, protocolFor, protocolsOf, type ProtocolCodec, type WireRequest, type WireResponse } from '../wire/protocol.js';
 import { toRecordShape } from '../wire/record-shape.js';
 import { validateInput } from '../wire/validate.js';
 
@@ -68,6 +69,12 @@ interface RoutedService {
   def: ServiceDefinition;
   codec: ProtocolCodec;
   flavor: Flavor;
+  /** A service speaking several protocols (CloudWatch) picks codec and flavor per request. */
+  multiProtocol: boolean;
+}
+
+function flavorOf(protocol: Protocol): Flavor {
+  return protocol === 'query' ? 'query' : protocol === 'rest-xml' ? 's3' : 'json';
 }
 
 const ANONYMOUS: Principal = { type: 'Anonymous', accountId: 'anonymous' };
@@ -83,11 +90,11 @@ export class RequestPipeline {
   constructor(private readonly deps: PipelineDeps) {
     let first: RoutedService | undefined;
     for (const def of deps.services) {
-      const protocol = def.model.metadata.protocol;
       const routed: RoutedService = {
         def,
         codec: codecFor(def.model),
-        flavor: protocol === 'query' ? 'query' : protocol === 'rest-xml' ? 's3' : 'json',
+        flavor: flavorOf(protocolFor(def.model)),
+        multiProtocol: protocolsOf(def.model).length > 1,
       };
       first ??= routed;
       this.bySigningName.set(def.signingName, routed);
@@ -105,11 +112,11 @@ export class RequestPipeline {
       const route = this.deps.publicRoutes.find((r) => r.matches(req));
       if (route) return route.serve(req, requestId);
     }
-    let routed = this.routeUnsigned(req);
+    let routed = this.forRequest(this.routeUnsigned(req), req);
     let claim: SigV4Claim | undefined;
     try {
       claim = parseSigV4(req);
-      if (claim) routed = this.bySigningName.get(claim.service) ?? routed;
+      if (claim) routed = this.forRequest(this.bySigningName.get(claim.service) ?? routed, req);
     } catch (e) {
       return this.renderError(routed, authErrorFor(routed.flavor, e), requestId);
     }
@@ -302,7 +309,16 @@ export class RequestPipeline {
       const routed = this.byTargetPrefix.get(target.slice(0, dot));
       if (routed) return routed;
     }
-    return this.fallback;
+    // Smithy RPC v2 names the service in the path: /service/<targetPrefix>/operation/<Op>.
+    const rpc = /^\/service\/([^/]+)\/operation\//.exec(req.rawPath);
+    const byPath = rpc ? this.byTargetPrefix.get(rpc[1] ?? '') : undefined;
+    return byPath ?? this.fallback;
+  }
+
+  /** The codec and flavor this request uses, for services that speak several protocols. */
+  private forRequest(routed: RoutedService, req: WireRequest): RoutedService {
+    if (!routed.multiProtocol) return routed;
+    return { ...routed, codec: codecFor(routed.def.model, req), flavor: flavorOf(protocolFor(routed.def.model, req)) };
   }
 
   private renderError(routed: RoutedService, e: unknown, requestId: string): WireResponse {

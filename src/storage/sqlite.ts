@@ -49,6 +49,30 @@ export function migrate(db: SqliteDatabase, store: string, steps: readonly strin
   });
 }
 
+/**
+ * Runs `fn` in one transaction whose commit is not flushed to disk by itself (WAL with
+ * `synchronous = NORMAL` for that commit only). For bookkeeping that a replay would redo
+ * identically, such as a consumer's cursor moving past events that produced nothing: the
+ * commit survives a process crash, and since the WAL is one ordered file, the next flushed
+ * commit (or checkpoint) of this database makes it durable too, so after a power loss it
+ * is never lost while a later write survives. Inside an open transaction it simply joins it.
+ *
+ * @example
+ * commitUnflushed(db, () => setCursor(seq));
+ */
+export function commitUnflushed<T>(db: SqliteDatabase, fn: () => T): T {
+  if (db.inTransaction) return fn();
+  const level = statement<[], number>(db, 'PRAGMA synchronous').pluck().get() ?? 2;
+  // 1 is NORMAL; a database already at NORMAL or OFF needs no change.
+  if (level <= 1) return db.transaction(fn).immediate();
+  statement(db, 'PRAGMA synchronous = NORMAL').run();
+  try {
+    return db.transaction(fn).immediate();
+  } finally {
+    statement(db, `PRAGMA synchronous = ${level}`).run();
+  }
+}
+
 const statementCache = new WeakMap<SqliteDatabase, Map<string, Database.Statement>>();
 
 /**

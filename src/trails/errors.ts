@@ -32,6 +32,8 @@ export const trailErrors = {
     error('InsufficientEncryptionPolicyException', `Insufficient permissions to access S3 bucket ${bucket} or KMS key ${keyArn}.`),
   invalidS3Prefix: (message: string) => error('InvalidS3PrefixException', message),
   invalidSnsTopicName: (topic: string) => error('InvalidSnsTopicNameException', `SNS topic name is not valid: ${topic}`),
+  insufficientSnsTopicPolicy: () =>
+    error('InsufficientSnsTopicPolicyException', 'SNS Topic does not exist or the topic policy is incorrect!'),
   invalidKmsKeyId: (keyId: string) => error('InvalidKmsKeyIdException', `KMS key ID is not valid: ${keyId}`),
   kmsKeyNotFound: (keyId: string) => error('KmsKeyNotFoundException', `KMS key ${keyId} does not exist.`),
   invalidLogGroupArn: (arn: string) =>

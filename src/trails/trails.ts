@@ -93,6 +93,11 @@ export interface TrailsDeps {
    * without it only the ARNs' forms are checked.
    */
   cloudWatchLogsAccess?: (accountId: string, logGroupArn: string, roleArn: string) => void;
+  /**
+   * Whether the SNS topic exists and its policy lets CloudTrail publish for the trail
+   * (InsufficientSnsTopicPolicyException otherwise); without it topics are not checked.
+   */
+  snsTopicAllows?: (topicArn: string, trail: { trailArn: string; accountId: string }) => boolean;
 }
 
 /** CreateTrail's parameters. */
@@ -211,6 +216,7 @@ export class Trails {
       ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
     };
     await this.checkDeliveryPolicies(target, { bucket: true, key: kmsKeyId !== undefined });
+    if (snsArn !== undefined) this.checkTopic(snsArn, target);
 
     const config: TrailConfig = {
       s3BucketName: input.s3BucketName,
@@ -306,6 +312,7 @@ export class Trails {
       bucket: input.s3BucketName !== undefined || input.s3KeyPrefix !== undefined,
       key: input.kmsKeyId !== undefined && input.kmsKeyId !== '',
     });
+    if (input.snsTopicName !== undefined && sns.snsTopicArn !== undefined) this.checkTopic(sns.snsTopicArn, target);
 
     return this.store.atomically(() => {
       const current = this.store.find(trail) ?? fail(trailErrors.trailNotFound(trail.trailArn, trail.accountId));
@@ -550,6 +557,13 @@ export class Trails {
       }
       this.store.putStatus(key, s);
     });
+  }
+
+  /** CloudTrail must be able to publish to the trail's topic. */
+  private checkTopic(topicArn: string, target: DeliveryTarget): void {
+    if (this.deps.snsTopicAllows && !this.deps.snsTopicAllows(topicArn, { trailArn: target.trailArn, accountId: target.accountId })) {
+      throw trailErrors.insufficientSnsTopicPolicy();
+    }
   }
 
   private resolve(scope: Scope, nameOrArn: string, opts: Resolve): TrailRecord {

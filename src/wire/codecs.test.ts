@@ -109,9 +109,9 @@ describe('JSON protocol', () => {
     expect(mapped.headers['x-amzn-query-error']).toBe('ResourceNotFound;Sender');
   });
 
-  it('CloudWatch speaks JSON and query; the request picks the codec', () => {
+  it('CloudWatch speaks CBOR, JSON and query; the request picks the codec', () => {
     const cw = loadModel('cloudwatch');
-    expect(protocolsOf(cw)).toEqual(['json', 'query']);
+    expect(protocolsOf(cw)).toEqual(['smithy-rpc-v2-cbor', 'json', 'query']);
     const json = request({ headers: { 'x-amz-target': 'GraniteServiceVersion20100801.ListDashboards', 'content-type': 'application/x-amz-json-1.0' } });
     expect(codecFor(cw, json).operation(json)).toBe('ListDashboards');
     const form = request({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=ListDashboards&Version=2010-08-01' });

@@ -77,7 +77,7 @@ export class JsonCodec implements ProtocolCodec {
 }
 
 /** The code the service's old query API used for an error (the model's `error.code`), else the code itself. */
-function queryErrorCode(model: ServiceModel, code: string): string {
+export function queryErrorCode(model: ServiceModel, code: string): string {
   const shape = Object.hasOwn(model.shapes, code) ? model.shapes[code] : undefined;
   return shape?.type === 'structure' && shape.error?.code ? shape.error.code : code;
 }

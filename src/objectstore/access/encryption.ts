@@ -83,8 +83,11 @@ function seal(key: Buffer, plaintext: Buffer, aad: Buffer, random: RandomSource)
   const iv = random.bytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);
-  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), ct]);
+  // GCM is a stream mode: update() gives every ciphertext byte and final() none, so the
+  // sealed form is assembled with one copy of the body rather than two.
+  const ct = cipher.update(plaintext);
+  const rest = cipher.final();
+  return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), ct, rest]);
 }
 
 function open(key: Buffer, sealed: Buffer, aad: Buffer, what: string): Buffer {
@@ -93,7 +96,10 @@ function open(key: Buffer, sealed: Buffer, aad: Buffer, what: string): Buffer {
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+    const plain = decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES));
+    const rest = decipher.final();
+    // final() yields nothing for GCM; skipping the concat saves a copy of the whole body.
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch {
     throw new Error(`${what} does not open: was it altered, or is ${SSE_MASTER_KEY_FILE} not this store's own?`);
   }
