@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -53,8 +53,12 @@ async function text(out: { Body?: { transformToString(): Promise<string> } }): P
   return (await out.Body?.transformToString()) ?? '';
 }
 
+// The data directory sits alone in a parent of its own, so a test can prove that nothing
+// is written beside it (other test files create temporary directories in parallel).
+const dataParent = tempDir('cairn-s3-core-');
+
 beforeAll(async () => {
-  cairn = await startCairn();
+  cairn = await startCairn({ dataDir: join(dataParent, 'data') });
   accountId = cairn.server.accountId;
   s3 = client();
   work = tempDir('cairn-s3-work-');
@@ -62,6 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   s3.destroy();
   await cairn.stop();
+  rmSync(dataParent, { recursive: true, force: true });
 });
 
 describe('buckets', () => {
