@@ -7,8 +7,8 @@
  * data is the blob's header followed by the encryption context in a canonical form, so
  * a changed key id or a different context makes the tag check fail.
  */
+import { loadOrCreateKeyFile } from '../platform/keyfile.js';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RandomSource } from '../platform/ids.js';
 
@@ -33,49 +33,7 @@ const MIN_BLOB_BYTES = HEADER_BYTES + IV_BYTES + TAG_BYTES + 1;
  * const masterKey = loadOrCreateMasterKey(dataDir, cryptoRandom);
  */
 export function loadOrCreateMasterKey(dataDir: string, random: RandomSource): Buffer {
-  const path = join(dataDir, MASTER_KEY_FILE);
-  try {
-    return readMasterKey(path);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
-  const tmp = `${path}.${process.pid}.${random.bytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, random.bytes(KEY_BYTES));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
-  } catch (e) {
-    // Another process created it first: use theirs.
-    if (!(e instanceof Error && 'code' in e && e.code === 'EEXIST')) throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
-  const dir = openSync(dataDir, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
-  return readMasterKey(path);
-}
-
-function readMasterKey(path: string): Buffer {
-  const mode = statSync(path).mode;
-  if ((mode & 0o077) !== 0) {
-    throw new Error(`${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
-  }
-  const key = readFileSync(path);
-  if (key.length !== KEY_BYTES) throw new Error(`${path} is not a ${KEY_BYTES}-byte key`);
-  return key;
-}
-
-function isNotFound(e: unknown): boolean {
-  return e instanceof Error && 'code' in e && e.code === 'ENOENT';
+  return loadOrCreateKeyFile(join(dataDir, MASTER_KEY_FILE), KEY_BYTES, random);
 }
 
 /** New key material for a KMS key. */

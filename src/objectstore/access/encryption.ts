@@ -12,8 +12,8 @@
  * authenticated data names the bucket and key, so bytes moved to another object do not open.
  * KMS is reached through {@link KmsEnvelope}, so this module knows no KMS engine.
  */
+import { loadOrCreateKeyFile } from '../../platform/keyfile.js';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RandomSource } from '../../platform/ids.js';
 import type { AtRestTransform, SealedBytes } from '../store.js';
@@ -185,42 +185,5 @@ export function sseTransform(opts: SseTransformOptions): AtRestTransform {
  * key and two processes starting at once agree on one.
  */
 export function loadOrCreateStoreKey(dir: string, random: RandomSource): Buffer {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, SSE_MASTER_KEY_FILE);
-  try {
-    return readStoreKey(path);
-  } catch (e) {
-    if (!(e instanceof Error && 'code' in e && e.code === 'ENOENT')) throw e;
-  }
-  const tmp = `${path}.${process.pid}.${random.bytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, random.bytes(KEY_BYTES));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
-  } catch (e) {
-    // Another process made it first: use theirs.
-    if (!(e instanceof Error && 'code' in e && e.code === 'EEXIST')) throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
-  const dirFd = openSync(dir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
-  return readStoreKey(path);
-}
-
-function readStoreKey(path: string): Buffer {
-  const mode = statSync(path).mode;
-  if ((mode & 0o077) !== 0) throw new Error(`${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
-  const key = readFileSync(path);
-  if (key.length !== KEY_BYTES) throw new Error(`${path} is not a ${KEY_BYTES}-byte key`);
-  return key;
+  return loadOrCreateKeyFile(join(dir, SSE_MASTER_KEY_FILE), KEY_BYTES, random);
 }
