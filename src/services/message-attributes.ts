@@ -1,8 +1,9 @@
 /**
- * Message attributes as SQS and SNS take them (`DataType` with `StringValue` or
- * `BinaryValue`), read from a decoded request.
+ * What SQS and SNS share about messages: attributes as they take them (`DataType` with
+ * `StringValue` or `BinaryValue`), and records that hide message contents as CloudTrail does.
  */
 import type { MessageAttribute } from '../sqs/md5.js';
+import { toRecordShape } from '../wire/record-shape.js';
 
 /** The attributes in `value` (a map of name to MessageAttributeValue); anything malformed is skipped. */
 export function messageAttributesOf(value: unknown): Record<string, MessageAttribute> {
@@ -18,4 +19,28 @@ export function messageAttributesOf(value: unknown): Record<string, MessageAttri
     };
   }
   return out;
+}
+
+/** What CloudTrail writes in place of message contents. */
+export const HIDDEN = 'HIDDEN_DUE_TO_SECURITY_REASONS';
+
+/**
+ * A message call's `requestParameters`: the input as sent, with the named members hidden,
+ * in the request itself and in each entry of its batch member.
+ *
+ * @example
+ * hiddenMessageRecord(input, ['MessageBody', 'MessageAttributes'], 'Entries');
+ */
+export function hiddenMessageRecord(input: Record<string, unknown>, members: readonly string[], batchMember: string): unknown {
+  const hide = (entry: Record<string, unknown>): Record<string, unknown> => {
+    const out = { ...entry };
+    for (const m of members) if (m in out) out[m] = HIDDEN;
+    return out;
+  };
+  const shown = hide(input);
+  const batch = input[batchMember];
+  if (Array.isArray(batch)) {
+    shown[batchMember] = batch.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null).map(hide);
+  }
+  return toRecordShape(shown);
 }

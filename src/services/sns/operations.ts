@@ -5,14 +5,12 @@
  * `AWS::SNS::Topic`, and their records hide the message, subject and attributes as
  * CloudTrail does. Topic policies are the operations' resource-based policy.
  */
-import { messageAttributesOf } from '../message-attributes.js';
+import { hiddenMessageRecord, messageAttributesOf } from '../message-attributes.js';
 import { isAwsError } from '../../platform/errors.js';
 import { snsErrors } from '../../sns/errors.js';
 import { parseTopicArn, type PublishInput, type SubscriptionRecord, type Topics } from '../../sns/topics.js';
-import { toRecordShape } from '../../wire/record-shape.js';
 import type { OperationSpec, RecordResource } from '../service.js';
 
-const HIDDEN = 'HIDDEN_DUE_TO_SECURITY_REASONS';
 const PAGE = 100;
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
 const MAX_BATCH_BYTES = 262_144;
@@ -54,16 +52,7 @@ function topicOfSubscription(arn: string): string {
 
 /** A publish's record: what was sent, with the message, subject and attributes hidden. */
 function hidePublish(input: Record<string, unknown>): unknown {
-  const hide = (entry: Record<string, unknown>): Record<string, unknown> => ({
-    ...entry,
-    ...('Message' in entry ? { Message: HIDDEN } : {}),
-    ...('Subject' in entry ? { Subject: HIDDEN } : {}),
-    ...('MessageAttributes' in entry ? { MessageAttributes: HIDDEN } : {}),
-    ...('PhoneNumber' in entry ? { PhoneNumber: HIDDEN } : {}),
-  });
-  const shown = hide(input);
-  if (Array.isArray(input.PublishBatchRequestEntries)) shown.PublishBatchRequestEntries = records(input, 'PublishBatchRequestEntries').map(hide);
-  return toRecordShape(shown);
+  return hiddenMessageRecord(input, ['Message', 'Subject', 'MessageAttributes', 'PhoneNumber'], 'PublishBatchRequestEntries');
 }
 
 function page<T>(items: T[], key: (t: T) => string, token: string | undefined): { items: T[]; next?: string } {

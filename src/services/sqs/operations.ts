@@ -4,7 +4,7 @@
  * batches). Message operations are CloudTrail data events on `AWS::SQS::Queue`; their
  * records never hold a message body or attribute value, as CloudTrail's do not.
  */
-import { messageAttributesOf } from '../message-attributes.js';
+import { hiddenMessageRecord, messageAttributesOf } from '../message-attributes.js';
 import type { Principal } from '../../auth/principal.js';
 import { isAwsError } from '../../platform/errors.js';
 import { sqsErrors } from '../../sqs/errors.js';
@@ -19,7 +19,6 @@ import {
   type ReceivedMessage,
   type SendInput,
 } from '../../sqs/queues.js';
-import { toRecordShape } from '../../wire/record-shape.js';
 import type { CallContext, OperationSpec, RecordResource } from '../service.js';
 
 export interface SqsOperationDeps {
@@ -29,7 +28,6 @@ export interface SqsOperationDeps {
 }
 
 /** What CloudTrail writes in place of message contents. */
-const HIDDEN = 'HIDDEN_DUE_TO_SECURITY_REASONS';
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
 const MAX_BATCH_BYTES = 1_048_576;
 
@@ -93,15 +91,7 @@ export function queueResource(arn: string, accountId: string): RecordResource {
 
 /** The record of a message operation's request: what the SDK sent, message contents hidden. */
 function hideContents(input: Record<string, unknown>): unknown {
-  const hide = (entry: Record<string, unknown>): Record<string, unknown> => ({
-    ...entry,
-    ...('MessageBody' in entry ? { MessageBody: HIDDEN } : {}),
-    ...('MessageAttributes' in entry ? { MessageAttributes: HIDDEN } : {}),
-    ...('MessageSystemAttributes' in entry ? { MessageSystemAttributes: HIDDEN } : {}),
-  });
-  const shown = hide(input);
-  if (Array.isArray(input.Entries)) shown.Entries = records(input, 'Entries').map(hide);
-  return toRecordShape(shown);
+  return hiddenMessageRecord(input, ['MessageBody', 'MessageAttributes', 'MessageSystemAttributes'], 'Entries');
 }
 
 /** The SQS operations over the engine. */
