@@ -2,8 +2,10 @@
  * Benchmark support: a Cairn server or a peer (moto_server) in its own process, its peak
  * memory, pre-signed requests for load generation, and a uniform report.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,13 +69,98 @@ export async function startMoto(): Promise<{ endpoint: string; child: ChildProce
   return { endpoint, child };
 }
 
-/** Runs a bounded load with autocannon, cycling through `requests`. */
-export async function runLoad(opts: {
+/** Options of {@link runLoad}. */
+export interface LoadOptions {
   url: string;
   requests: PreparedRequest[];
   connections: number;
   durationSeconds: number;
-}): Promise<LoadResult> {
+}
+
+/** Which load generator {@link runLoad} uses: wrk when installed (`scripts/ensure-bench-tools.sh`), else autocannon. */
+export function loadGenerator(): 'wrk' | 'autocannon' {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return 'wrk';
+  } catch (e) {
+    // wrk --version exits 1 after printing its version; only a missing binary is ENOENT.
+    return (e as { code?: string }).code === 'ENOENT' ? 'autocannon' : 'wrk';
+  }
+}
+
+/**
+ * Runs a bounded keep-alive load, cycling through `requests`. wrk (written in C) is
+ * preferred: on a 2-core machine the load generator shares the cores with the server, and
+ * wrk spends a small fraction of what a Node.js generator spends per request, so the
+ * figure is closer to the server's own. A server that closes each connection (moto_server
+ * answers `Connection: close`) is reconnected to by either generator, as any client would.
+ */
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  return loadGenerator() === 'wrk' ? runWrk(opts) : runAutocannon(opts);
+}
+
+/** A Lua string literal for any bytes of `text` (decimal escapes for everything unusual). */
+function luaString(text: string): string {
+  let out = '"';
+  for (const ch of Buffer.from(text, 'utf8')) {
+    out += ch >= 0x20 && ch < 0x7f && ch !== 0x22 && ch !== 0x5c ? String.fromCharCode(ch) : `\\${ch}`;
+  }
+  return `${out}"`;
+}
+
+async function runWrk(opts: LoadOptions): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-wrk-'));
+  try {
+    const script = join(dir, 'requests.lua');
+    const requests = opts.requests.map((r) => {
+      const headers = Object.entries(r.headers).map(([k, v]) => `[${luaString(k)}] = ${luaString(v)}`).join(', ');
+      return `wrk.format(${luaString(r.method)}, ${luaString(r.path)}, { ${headers} }${r.body === undefined ? '' : `, ${luaString(r.body)}`})`;
+    });
+    writeFileSync(
+      script,
+      [
+        'local requests = {}',
+        'init = function(args)',
+        ...requests.map((r) => `  requests[#requests + 1] = ${r}`),
+        'end',
+        'local i = 0',
+        'request = function()',
+        '  i = i % #requests + 1',
+        '  return requests[i]',
+        'end',
+        'done = function(summary, latency, requests)',
+        '  local e = summary.errors',
+        '  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status, e.connect + e.read + e.write + e.timeout))',
+        'end',
+      ].join('\n'),
+    );
+    const out = await new Promise<string>((resolve, reject) => {
+      // One thread: the generator should take as little of the two cores as it can.
+      const child = spawn('wrk', ['-t1', `-c${opts.connections}`, `-d${opts.durationSeconds}s`, '--timeout', '10s', '-s', script, opts.url], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
+    });
+    const fields = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out);
+    if (!fields) throw new Error(`wrk printed no result: ${out}`);
+    const [total, durationUs, p50Us, p99Us, non2xx, errors] = fields.slice(1).map(Number) as [number, number, number, number, number, number];
+    return {
+      requestsPerSecond: Math.round(total / (durationUs / 1e6)),
+      p50Ms: Math.round(p50Us / 100) / 10,
+      p99Ms: Math.round(p99Us / 100) / 10,
+      total,
+      non2xx,
+      errors,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runAutocannon(opts: LoadOptions): Promise<LoadResult> {
   const result = await autocannon({
     url: opts.url,
     connections: opts.connections,

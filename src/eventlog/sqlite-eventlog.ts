@@ -312,12 +312,14 @@ class SqliteEventLog implements EventLog {
     this.holdOpen();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      // After this turn of the event loop: every request parsed from the sockets that were
+      // readable together joins one message (and so one transaction).
+      setImmediate(() => this.flush());
     }
   }
 
-  // One message per tick rather than per append: the writer drains all of them into
-  // one transaction anyway, and fewer messages cost less on this thread.
+  // One message per turn of the event loop rather than per append: the writer drains all
+  // of them into one transaction anyway, and fewer messages cost less on this thread.
   private flush(): void {
     this.flushScheduled = false;
     if (this.queuedPending.length === 0 || this.failure) return;
