@@ -91,10 +91,14 @@ function connectionOf(req: IncomingMessage): Connection {
 }
 
 function send(res: ServerResponse, response: WireResponse, method: string): void {
-  const body = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
+  const body = response.body;
   const headers: Record<string, string | number> = { ...response.headers };
-  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = body.length;
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) {
+    headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  }
   res.writeHead(response.status, headers);
+  // A string body goes out in the same write as the head (Node joins them); a Buffer would
+  // take a second one.
   res.end(method === 'HEAD' ? undefined : body);
 }
 
