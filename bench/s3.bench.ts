@@ -3,10 +3,11 @@
  * real `cairn server` process, with S3 data events recorded (a logging trail selects the
  * bucket's object events, and every call's record is durably in the event log before its
  * answer; objects are SSE-S3 encrypted at rest, as always). moto_server (which neither
- * verifies signatures, records nor encrypts) serves the same workload in the same run.
- * moto's HTTP server stalls on keep-alive connections, so the side-by-side figures open one
- * connection per request on both servers; Cairn's keep-alive figure (autocannon, 32
- * connections) is reported as well. Ends with the Cairn process's peak RSS.
+ * verifies signatures, records nor encrypts) serves the same workload in the same run, from
+ * the same load generator with the same 32 connections; moto answers every request with
+ * `Connection: close`, so the generator reconnects to it for each. Both servers are also
+ * measured with a new connection per request from a Node.js client. Ends with the Cairn
+ * process's peak RSS.
  */
 import { CloudTrailClient, CreateTrailCommand, PutEventSelectorsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -18,7 +19,7 @@ import type { Credentials } from '../test/support/cairn.js';
 import { tempDir } from '../test/support/cairn.js';
 import { spawnServer } from '../test/support/process.js';
 import { signRequest } from '../test/support/sign.js';
-import { peakRssMiB, report, runLoad, runLoadPerConnection, startMoto, type LoadResult, type PreparedRequest } from './support.js';
+import { loadGenerator, peakRssMiB, report, runLoad, runLoadPerConnection, startMoto, type LoadResult, type PreparedRequest } from './support.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 32;
@@ -95,18 +96,19 @@ async function recordDataEvents(endpoint: string, creds: Credentials, s3: S3Clie
   await cloudtrail.send(new StartLoggingCommand({ Name: 'bench-data-events' }));
 }
 
-function rows(prefix: string, keepAlive: LoadResult, cairn: LoadResult, moto: LoadResult): Record<string, string | number> {
+function rows(prefix: string, cairn: LoadResult, moto: LoadResult, cairnClosing: LoadResult, motoClosing: LoadResult): Record<string, string | number> {
   return {
-    [`${prefix} cairn objects/s (keep-alive, ${CONNECTIONS} connections)`]: keepAlive.requestsPerSecond,
-    [`${prefix} cairn p50 / p99 latency (ms)`]: `${keepAlive.p50Ms} / ${keepAlive.p99Ms}`,
-    [`${prefix} cairn non-2xx / errors`]: `${keepAlive.non2xx + cairn.non2xx} / ${keepAlive.errors + cairn.errors}`,
+    [`${prefix} cairn objects/s`]: cairn.requestsPerSecond,
+    [`${prefix} cairn p50 / p99 latency (ms)`]: `${cairn.p50Ms} / ${cairn.p99Ms}`,
+    [`${prefix} cairn non-2xx / errors`]: `${cairn.non2xx + cairnClosing.non2xx} / ${cairn.errors + cairnClosing.errors}`,
+    [`${prefix} moto_server objects/s`]: moto.requestsPerSecond,
+    [`${prefix} moto_server p50 / p99 latency (ms)`]: `${moto.p50Ms} / ${moto.p99Ms}`,
+    [`${prefix} moto_server non-2xx / errors`]: `${moto.non2xx + motoClosing.non2xx} / ${moto.errors + motoClosing.errors}`,
+    [`${prefix} ratio cairn / moto`]: (cairn.requestsPerSecond / Math.max(1, moto.requestsPerSecond)).toFixed(1),
     [`${prefix} new connection per request, ${PER_CONNECTION_CONCURRENCY} at a time:`]: '',
-    [`${prefix}   cairn objects/s`]: cairn.requestsPerSecond,
-    [`${prefix}   cairn p50 / p99 latency (ms)`]: `${cairn.p50Ms} / ${cairn.p99Ms}`,
-    [`${prefix}   moto_server objects/s`]: moto.requestsPerSecond,
-    [`${prefix}   moto_server p50 / p99 latency (ms)`]: `${moto.p50Ms} / ${moto.p99Ms}`,
-    [`${prefix}   moto_server non-2xx / errors`]: `${moto.non2xx} / ${moto.errors}`,
-    [`${prefix}   ratio cairn / moto`]: (cairn.requestsPerSecond / Math.max(1, moto.requestsPerSecond)).toFixed(1),
+    [`${prefix}   cairn objects/s`]: cairnClosing.requestsPerSecond,
+    [`${prefix}   moto_server objects/s`]: motoClosing.requestsPerSecond,
+    [`${prefix}   ratio cairn / moto`]: (cairnClosing.requestsPerSecond / Math.max(1, motoClosing.requestsPerSecond)).toFixed(1),
   };
 }
 
@@ -130,19 +132,23 @@ export async function run(): Promise<void> {
 
       const cairnPuts = await presign(cairn.endpoint, cairn.root, size, body);
       const motoPuts = await presign(moto.endpoint, MOTO_CREDENTIALS, size, body);
+      const load = { connections: CONNECTIONS, durationSeconds: DURATION };
+      const title = (op: string): string => `${op}, ${size.label}, ${CONNECTIONS} connections from ${loadGenerator()}`;
       await runLoad({ url: cairn.endpoint, requests: cairnPuts, connections: CONNECTIONS, durationSeconds: 2 });
-      const putKeepAlive = await runLoad({ url: cairn.endpoint, requests: cairnPuts, connections: CONNECTIONS, durationSeconds: DURATION });
-      const putCairn = await runLoadPerConnection({ url: cairn.endpoint, requests: cairnPuts, ...peerRun });
-      const putMoto = await runLoadPerConnection({ url: moto.endpoint, requests: motoPuts, ...peerRun });
-      report(`PutObject, ${size.label}`, rows('PUT', putKeepAlive, putCairn, putMoto));
+      const putCairn = await runLoad({ url: cairn.endpoint, requests: cairnPuts, ...load });
+      const putMoto = await runLoad({ url: moto.endpoint, requests: motoPuts, ...load });
+      const putCairnClosing = await runLoadPerConnection({ url: cairn.endpoint, requests: cairnPuts, ...peerRun });
+      const putMotoClosing = await runLoadPerConnection({ url: moto.endpoint, requests: motoPuts, ...peerRun });
+      report(title('PutObject'), rows('PUT', putCairn, putMoto, putCairnClosing, putMotoClosing));
 
       const cairnGets = await presign(cairn.endpoint, cairn.root, size);
       const motoGets = await presign(moto.endpoint, MOTO_CREDENTIALS, size);
       await runLoad({ url: cairn.endpoint, requests: cairnGets, connections: CONNECTIONS, durationSeconds: 2 });
-      const getKeepAlive = await runLoad({ url: cairn.endpoint, requests: cairnGets, connections: CONNECTIONS, durationSeconds: DURATION });
-      const getCairn = await runLoadPerConnection({ url: cairn.endpoint, requests: cairnGets, ...peerRun });
-      const getMoto = await runLoadPerConnection({ url: moto.endpoint, requests: motoGets, ...peerRun });
-      report(`GetObject, ${size.label}`, rows('GET', getKeepAlive, getCairn, getMoto));
+      const getCairn = await runLoad({ url: cairn.endpoint, requests: cairnGets, ...load });
+      const getMoto = await runLoad({ url: moto.endpoint, requests: motoGets, ...load });
+      const getCairnClosing = await runLoadPerConnection({ url: cairn.endpoint, requests: cairnGets, ...peerRun });
+      const getMotoClosing = await runLoadPerConnection({ url: moto.endpoint, requests: motoGets, ...peerRun });
+      report(title('GetObject'), rows('GET', getCairn, getMoto, getCairnClosing, getMotoClosing));
     }
     if (cairn.child.pid !== undefined) report('Cairn server memory', { 'peak RSS (MiB)': peakRssMiB(cairn.child.pid) });
   } finally {
