@@ -5,7 +5,8 @@
  * matching throughput of the compiled rule index, in parsed CloudTrail events per second,
  * against 1, 100, 1,000 and 5,000 rules, with the 1,000-rule to 1-rule ratio; and SQS
  * send, receive and delete throughput through the API with the JS SDK, in messages per
- * second over BENCH_SQS_MESSAGES messages (default 3,000).
+ * second over BENCH_SQS_MESSAGES messages (default 3,000). BENCH_EVENTS_SKIP_LATENCY=1 and
+ * BENCH_EVENTS_SKIP_SQS=1 leave out the first and last parts.
  */
 import { CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
@@ -267,5 +268,5 @@ export async function run(): Promise<void> {
   }
   rows['1,000 rules vs 1 rule (throughput ratio)'] = ((rates.get(1000) ?? 0) / (rates.get(1) ?? 1)).toFixed(2);
   report('Event pattern matching (one compiled index, CloudTrail-shaped events)', rows);
-  await sqsThroughput();
+  if (process.env.BENCH_EVENTS_SKIP_SQS !== '1') await sqsThroughput();
 }

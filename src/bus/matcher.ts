@@ -1,38 +1,57 @@
 /**
  * Matching many compiled patterns against an event in one pass. Every rule's conjunctions
  * are indexed once under a trie of field paths, each by its most selective condition (its
- * "access" condition: an exact value few other rules share, a prefix, a CIDR block...):
- * at each path, exact values (and their case-folded forms) are hash lookups, prefixes and
- * suffixes are character tries, CIDR blocks are lookups by mask length, and only operators
- * no index serves (numeric ranges, wildcards, anything-but) are tested one by one. Walking
- * the event follows only the paths some rule names and collects their values; a
- * conjunction whose access condition holds is then checked in full against those values.
- * So matching against thousands of rules costs about the fields the event shares with
- * them plus the few rules that nearly match, not the number of rules.
+ * "access" condition: an exact value few other rules share, a prefix, a CIDR block...;
+ * among equally selective ones, the cheapest to test). At each path, exact values (and
+ * their case-folded forms) are hash lookups, prefixes and suffixes are radix trees, CIDR
+ * blocks are lookups by mask length, and only operators no index serves (numeric ranges,
+ * wildcards, anything-but) are tested one by one. Walking the event visits only the paths
+ * where some access condition sits, tests each value found there against that path's
+ * index and copies nothing; a conjunction whose access condition holds is then checked in
+ * full by reading its other fields straight from the event (equal conditions of different
+ * rules are one check, tested once per event). So matching against thousands of rules
+ * costs about the event's fields that rules are indexed under plus the few rules that
+ * nearly match, not the number of rules.
  *
  * Fields from the same array of objects must match from the same element (as EventBridge
- * does); conjunctions whose values came from such arrays are checked with that in mind.
+ * does); a conjunction that finds values inside arrays of objects for two or more of its
+ * fields is checked with that in mind.
  */
 import { foldCase, leafMatches, parseIp, type CompiledPattern, type Condition, type LeafValue, type Matcher } from './pattern.js';
 
-interface CharTrie {
-  children: Map<string, CharTrie>;
+/**
+ * A radix tree of prefixes (or of suffixes, kept reversed): each node's label is the text
+ * of the edge leading to it. Children are found by their label's first code unit, with a
+ * short scan while there are few of them and a map once there are many.
+ */
+interface AffixNode {
+  label: string;
+  codes: number[];
+  kids: AffixNode[];
+  byCode: Map<number, AffixNode> | undefined;
   conds: number[];
 }
+
+/** Children beyond which an affix node looks them up in a map rather than scanning. */
+const AFFIX_SCAN = 8;
 
 /** Access conditions at one path, by operator; the numbers are conjunction ids. */
 interface ValueIndex {
   exact: Map<LeafValue, number[]>;
-  ignoreCase: Map<string, number[]>;
-  prefix?: CharTrie;
-  prefixFolded?: CharTrie;
-  suffix?: CharTrie;
-  suffixFolded?: CharTrie;
+  ignoreCase?: Map<string, number[]>;
+  prefix?: AffixNode;
+  prefixFolded?: AffixNode;
+  suffix?: AffixNode;
+  suffixFolded?: AffixNode;
+  /** Whether a string must be case-folded for this index (computed once per rebuild). */
+  folds: boolean;
   /**
-   * CIDR blocks by address family and mask length: a block is a prefix of the address's
-   * bits, so each length present costs one lookup of the address's top bits.
+   * IPv4 CIDR blocks by mask length: a block is a prefix of the address's bits, so each
+   * length present costs one lookup of the address's top bits.
    */
-  cidr?: Map<4 | 6, Map<number, Map<bigint, number[]>>>;
+  cidr4?: { bits: number; blocks: Map<number, number[]> }[];
+  /** The same for IPv6, on the address as a bigint. */
+  cidr6?: { bits: number; blocks: Map<bigint, number[]> }[];
   /** Matchers no index serves, tested leaf by leaf. */
   scan: { cond: number; matcher: Matcher }[];
   /** `exists: true`: any leaf satisfies them. */
@@ -40,38 +59,91 @@ interface ValueIndex {
 }
 
 interface PathNode {
+  name: string;
+  /** Object.prototype has a property of this name: reading it needs an own-property check. */
+  inherited: boolean;
   children: Map<string, PathNode>;
-  index?: ValueIndex;
-  /** Event generation in which a leaf was seen here. */
-  seenGen: number;
-  /** Event generation in which a leaf from inside an array of objects was seen here. */
+  /** Children under which some access condition sits: the only ones the walk visits. */
+  visit: PathNode[];
+  /** Present when some conjunction's access condition is at this path. */
+  index: ValueIndex | undefined;
+  /** The event generation in which a value from inside an array of objects was tested here. */
   arrayGen: number;
-  /** This event's leaves here with their array memberships (valid while seenGen is current). */
-  leaves: { value: LeafValue; membership: Membership }[];
 }
 
-/** Which element of which array of objects a leaf came from: [arrayId, index] pairs. */
-type Membership = readonly (readonly [number, number])[];
+/** A matcher as the full check tests it: IPv4 blocks are compared as plain numbers. */
+type Test = Matcher | { kind: 'cidr4'; low: number; high: number };
 
-interface IndexedConjunction<K> {
-  key: K;
-  conditions: Condition[];
-  nodes: PathNode[];
+/** One condition of a conjunction, ready for the full check. */
+interface Check {
+  path: readonly string[];
+  /** The values of the condition's exact matchers, compared with `===`. */
+  values: readonly LeafValue[];
+  /** Its other matchers. */
+  tests: readonly Test[];
+  /** `exists: false` is among the matchers: an absent field satisfies the condition. */
+  absentOk: boolean;
+  /** The trie nodes of the path's prefixes, root first: where an array met on the way sits. */
+  nodes: readonly PathNode[];
+  /** The event generation `outcome` was found in (0: none); conjunctions share equal conditions. */
+  gen: number;
+  outcome: Outcome;
+}
+
+/** How a condition fared against an event; `HoldsInArrays`: some of the field's values came from inside arrays of objects. */
+const Outcome = { Fails: 0, Holds: 1, HoldsInArrays: 2 } as const;
+type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+interface IndexedConjunction {
+  keyId: number;
+  checks: Check[];
+  /** Which check is the access condition (-1: none; the conjunction is checked on every event). */
+  access: number;
+  /** Where the access condition is indexed. */
+  accessNode: PathNode | undefined;
+}
+
+/** One array element a leaf came from; the same array at the same path must agree on the element. */
+interface Member {
+  node: PathNode;
+  array: readonly unknown[];
+  index: number;
+}
+
+/** Which elements of which arrays of objects a leaf came from. */
+type Membership = readonly Member[];
+
+interface Leaf {
+  value: LeafValue;
+  membership: Membership;
 }
 
 /** What a condition costs as an access condition: how many conjunctions its matchers would wake. */
 const SCAN_COST = 1_000_000;
 
+/**
+ * What testing one value against an operator's index costs, below one woken conjunction:
+ * it only breaks ties between equally selective conditions.
+ */
+const LOOKUP_COST: Partial<Record<Matcher['kind'], number>> = {
+  exact: 0,
+  'equals-ignore-case': 0.1,
+  prefix: 0.2,
+  suffix: 0.2,
+  cidr: 0.4,
+};
+
+/** A text naming what a matcher accepts: equal texts, equal matchers (so their conditions can be shared). */
 function matcherKey(m: Matcher): string | undefined {
   switch (m.kind) {
     case 'exact':
       return `e${typeof m.value}:${String(m.value)}`;
     case 'equals-ignore-case':
-      return `i${m.value}`;
+      return `i:${m.value}`;
     case 'prefix':
-      return `p${m.ignoreCase ? 'i' : ''}${m.value}`;
+      return `p${m.ignoreCase ? 'i' : 's'}:${m.value}`;
     case 'suffix':
-      return `s${m.ignoreCase ? 'i' : ''}${m.value}`;
+      return `s${m.ignoreCase ? 'i' : 's'}:${m.value}`;
     case 'cidr':
       return `c${m.version}:${m.low}:${m.high}`;
     case 'exists':
@@ -85,23 +157,117 @@ function isAbsentOk(c: Condition): boolean {
   return c.matchers.some((m) => m.kind === 'exists' && !m.value);
 }
 
-function emptyTrie(): CharTrie {
-  return { children: new Map(), conds: [] };
+function isLeaf(value: unknown): value is LeafValue {
+  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
-function trieAdd(trie: CharTrie, text: string, cond: number, reverse: boolean): void {
-  let node = trie;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charAt(reverse ? n - 1 - i : i);
-    let next = node.children.get(c);
-    if (!next) {
-      next = emptyTrie();
-      node.children.set(c, next);
+function affixNode(label: string, conds: number[]): AffixNode {
+  return { label, codes: [], kids: [], byCode: undefined, conds };
+}
+
+function affixChild(node: AffixNode, code: number): AffixNode | undefined {
+  if (node.byCode) return node.byCode.get(code);
+  const codes = node.codes;
+  for (let i = 0; i < codes.length; i++) if (codes[i] === code) return node.kids[i];
+  return undefined;
+}
+
+function affixAttach(node: AffixNode, child: AffixNode): void {
+  const code = child.label.charCodeAt(0);
+  node.codes.push(code);
+  node.kids.push(child);
+  if (node.byCode) node.byCode.set(code, child);
+  else if (node.kids.length > AFFIX_SCAN) node.byCode = new Map(node.kids.map((k) => [k.label.charCodeAt(0), k]));
+}
+
+/** Adds `key` (already reversed for suffixes) to a radix tree. */
+function affixAdd(root: AffixNode, key: string, cond: number): void {
+  let node = root;
+  let pos = 0;
+  while (pos < key.length) {
+    const child = affixChild(node, key.charCodeAt(pos));
+    if (!child) {
+      affixAttach(node, affixNode(key.slice(pos), [cond]));
+      return;
     }
-    node = next;
+    const label = child.label;
+    let k = 1;
+    while (k < label.length && pos + k < key.length && label.charCodeAt(k) === key.charCodeAt(pos + k)) k++;
+    if (k < label.length) {
+      // The new key leaves the edge part-way: split it there (the edge keeps its first code unit).
+      const rest: AffixNode = { ...child, label: label.slice(k) };
+      Object.assign(child, affixNode(label.slice(0, k), []));
+      affixAttach(child, rest);
+    }
+    node = child;
+    pos += k;
   }
   node.conds.push(cond);
+}
+
+function reversed(text: string): string {
+  let out = '';
+  for (let i = text.length - 1; i >= 0; i--) out += text.charAt(i);
+  return out;
+}
+
+/**
+ * A dotted IPv4 address as an unsigned 32-bit number, or -1: the same addresses
+ * {@link parseIp} reads as version 4, without building strings or bigints.
+ */
+function ipv4(text: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else return -1;
+  }
+  return dots === 3 && digits > 0 ? n * 256 + part : -1;
+}
+
+/** The top `bits` bits of an IPv4 address (`>>> 32` would be a no-op, hence the zero case). */
+function top4(ip: number, bits: number): number {
+  return bits === 0 ? 0 : ip >>> (32 - bits);
+}
+
+function toTest(m: Matcher): Test {
+  return m.kind === 'cidr' && m.version === 4 ? { kind: 'cidr4', low: Number(m.low), high: Number(m.high) } : m;
+}
+
+function passes(t: Test, value: LeafValue): boolean {
+  switch (t.kind) {
+    case 'exact':
+      return value === t.value;
+    case 'cidr4': {
+      if (typeof value !== 'string') return false;
+      const ip = ipv4(value);
+      return ip >= 0 && ip >= t.low && ip <= t.high;
+    }
+    default:
+      return leafMatches(t, value);
+  }
+}
+
+function anyPasses(check: Check, value: LeafValue): boolean {
+  const values = check.values;
+  for (let i = 0; i < values.length; i++) if (values[i] === value) return true;
+  const tests = check.tests;
+  for (let i = 0; i < tests.length; i++) {
+    const t = tests[i];
+    if (t && passes(t, value)) return true;
+  }
+  return false;
 }
 
 function pushTo<T>(map: Map<T, number[]>, key: T, cond: number): void {
@@ -122,14 +288,18 @@ function pushTo<T>(map: Map<T, number[]>, key: T, cond: number): void {
 export class PatternIndex<K> {
   private readonly patterns = new Map<K, CompiledPattern>();
   private stale = true;
-  private root: PathNode = newNode();
-  private conjunctions: IndexedConjunction<K>[] = [];
+  private root: PathNode = newNode('');
+  private keys: K[] = [];
+  private conjunctions: IndexedConjunction[] = [];
   /** Conjunctions every condition of which an absent field satisfies: checked on every event. */
   private alwaysCheck: number[] = [];
+  /** Stamps instead of per-event sets: a conjunction or key is "seen" when its stamp is the current generation. */
   private gen = 0;
   private conjStamp: Int32Array = new Int32Array(0);
-  private touched: number[] = [];
-  private arrayIds = 0;
+  private keyStamp: Int32Array = new Int32Array(0);
+  /** Conjunctions woken by this event: the first `wokenCount` entries (the array is reused). */
+  private readonly woken: number[] = [];
+  private wokenCount = 0;
 
   /** Adds or replaces the pattern under `key`. */
   set(key: K, pattern: CompiledPattern): void {
@@ -151,129 +321,148 @@ export class PatternIndex<K> {
   match(event: unknown): K[] {
     if (this.stale) this.rebuild();
     if (this.conjunctions.length === 0) return [];
-    this.gen++;
-    if (this.gen === 0x7fffffff) this.resetStamps();
-    this.touched.length = 0;
-    this.arrayIds = 0;
-    this.walk(event, this.root, []);
-
-    const keys = new Set<K>();
-    const consider = (conj: number): void => {
-      const c = this.conjunctions[conj];
-      if (!c || keys.has(c.key)) return;
-      if (this.holds(c)) keys.add(c.key);
-    };
-    for (const conj of this.touched) consider(conj);
-    for (const conj of this.alwaysCheck) consider(conj);
-    return [...keys];
-  }
-
-  /** The full check of a conjunction against the values the walk collected. */
-  private holds(c: IndexedConjunction<K>): boolean {
-    let fromArrays = 0;
-    for (let i = 0; i < c.conditions.length; i++) {
-      const condition = c.conditions[i];
-      const node = c.nodes[i];
-      if (!condition || !node) return false;
-      if (node.seenGen !== this.gen) {
-        if (!isAbsentOk(condition)) return false;
-        continue;
-      }
-      if (node.arrayGen === this.gen) fromArrays++;
-      if (!node.leaves.some((leaf) => condition.matchers.some((m) => leafMatches(m, leaf.value)))) return false;
+    if (++this.gen === 0x7fffffff) this.resetStamps();
+    this.wokenCount = 0;
+    this.walk(event, this.root, false);
+    // Most events match nothing: the result is only allocated for a first match.
+    let out: K[] | undefined;
+    for (let i = 0; i < this.wokenCount + this.alwaysCheck.length; i++) {
+      const conj = i < this.wokenCount ? this.woken[i] : this.alwaysCheck[i - this.wokenCount];
+      const c = conj === undefined ? undefined : this.conjunctions[conj];
+      if (!c || this.keyStamp[c.keyId] === this.gen) continue;
+      // A woken conjunction's access condition is known to hold, unless array elements must be matched up.
+      const known = i < this.wokenCount && c.accessNode && c.accessNode.arrayGen !== this.gen ? c.access : -1;
+      if (!holds(c.checks, event, this.gen, known)) continue;
+      this.keyStamp[c.keyId] = this.gen;
+      const key = this.keys[c.keyId];
+      if (key === undefined) continue;
+      if (out) out.push(key);
+      else out = [key];
     }
-    return fromArrays < 2 || consistentMatch(c.conditions, c.nodes, this.gen);
+    return out ?? [];
   }
 
   private hit(conj: number): void {
     if (this.conjStamp[conj] === this.gen) return;
     this.conjStamp[conj] = this.gen;
-    this.touched.push(conj);
+    this.woken[this.wokenCount++] = conj;
   }
 
-  private walk(value: unknown, node: PathNode, membership: Membership): void {
-    if (Array.isArray(value)) {
-      const id = ++this.arrayIds;
-      for (let i = 0; i < value.length; i++) {
-        const item: unknown = value[i];
-        if (item !== null && typeof item === 'object') this.walk(item, node, [...membership, [id, i]]);
-        else this.walk(item, node, membership);
+  private hitAll(conds: readonly number[]): void {
+    for (let i = 0; i < conds.length; i++) {
+      const conj = conds[i];
+      if (conj !== undefined) this.hit(conj);
+    }
+  }
+
+  /** Follows the event down the paths that hold access conditions, testing the values found there. */
+  private walk(value: unknown, node: PathNode, inArrays: boolean): void {
+    if (typeof value === 'object') {
+      if (value === null) {
+        this.leaf(null, node, inArrays);
+      } else if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          this.walk(item, node, inArrays || (item !== null && typeof item === 'object'));
+        }
+      } else {
+        const visit = node.visit;
+        for (let i = 0; i < visit.length; i++) {
+          const child = visit[i];
+          if (child === undefined) continue;
+          const found = field(value, child);
+          if (found !== undefined) this.walk(found, child, inArrays);
+        }
       }
-      return;
+    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      this.leaf(value, node, inArrays);
     }
-    if (value !== null && typeof value === 'object') {
-      const obj = value as Record<string, unknown>;
-      for (const [name, child] of node.children) {
-        if (Object.prototype.hasOwnProperty.call(obj, name)) this.walk(obj[name], child, membership);
-      }
-      return;
-    }
-    if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return;
-    const index = node.index;
-    if (!index) return;
-    const leaf = value as LeafValue;
-    if (node.seenGen !== this.gen) {
-      node.seenGen = this.gen;
-      node.leaves = [];
-    }
-    if (membership.length > 0) node.arrayGen = this.gen;
-    node.leaves.push({ value: leaf, membership });
-    this.evaluate(index, leaf);
+  }
+
+  private leaf(value: LeafValue, node: PathNode, inArrays: boolean): void {
+    if (!node.index) return;
+    // The full check must then see this field's array memberships.
+    if (inArrays) node.arrayGen = this.gen;
+    this.evaluate(node.index, value);
   }
 
   private evaluate(index: ValueIndex, value: LeafValue): void {
     const exact = index.exact.get(value);
-    if (exact) for (const c of exact) this.hit(c);
+    if (exact) this.hitAll(exact);
     if (typeof value === 'string') {
-      if (index.prefix) this.walkTrie(index.prefix, value, false);
-      if (index.suffix) this.walkTrie(index.suffix, value, true);
-      if (index.ignoreCase.size > 0 || index.prefixFolded || index.suffixFolded) {
+      if (index.prefix) this.walkAffix(index.prefix, value, false);
+      if (index.suffix) this.walkAffix(index.suffix, value, true);
+      if (index.folds) {
         const folded = foldCase(value);
-        const ic = index.ignoreCase.get(folded);
-        if (ic) for (const c of ic) this.hit(c);
-        if (index.prefixFolded) this.walkTrie(index.prefixFolded, folded, false);
-        if (index.suffixFolded) this.walkTrie(index.suffixFolded, folded, true);
+        const ic = index.ignoreCase?.get(folded);
+        if (ic) this.hitAll(ic);
+        if (index.prefixFolded) this.walkAffix(index.prefixFolded, folded, false);
+        if (index.suffixFolded) this.walkAffix(index.suffixFolded, folded, true);
       }
-      if (index.cidr) this.matchCidr(index.cidr, value);
+      if (index.cidr4) this.matchCidr4(index.cidr4, value);
+      if (index.cidr6 && value.includes(':')) this.matchCidr6(index.cidr6, value);
     }
-    for (const { cond, matcher } of index.scan) if (leafMatches(matcher, value)) this.hit(cond);
-    for (const c of index.anyLeaf) this.hit(c);
+    for (let i = 0; i < index.scan.length; i++) {
+      const s = index.scan[i];
+      if (s && leafMatches(s.matcher, value)) this.hit(s.cond);
+    }
+    if (index.anyLeaf.length > 0) this.hitAll(index.anyLeaf);
   }
 
-  private matchCidr(cidr: NonNullable<ValueIndex['cidr']>, value: string): void {
+  private matchCidr4(byLength: NonNullable<ValueIndex['cidr4']>, value: string): void {
+    const ip = ipv4(value);
+    if (ip < 0) return;
+    for (let i = 0; i < byLength.length; i++) {
+      const entry = byLength[i];
+      const conds = entry && entry.blocks.get(top4(ip, entry.bits));
+      if (conds) this.hitAll(conds);
+    }
+  }
+
+  private matchCidr6(byLength: NonNullable<ValueIndex['cidr6']>, value: string): void {
     const ip = parseIp(value);
-    const byLength = ip && cidr.get(ip.version);
-    if (!ip || !byLength) return;
-    const width = ip.version === 4 ? 32 : 128;
-    for (const [bits, blocks] of byLength) {
-      const conds = blocks.get(ip.value >> BigInt(width - bits));
-      if (conds) for (const c of conds) this.hit(c);
+    if (!ip || ip.version !== 6) return;
+    for (const { bits, blocks } of byLength) {
+      const conds = blocks.get(ip.value >> BigInt(128 - bits));
+      if (conds) this.hitAll(conds);
     }
   }
 
-  private walkTrie(trie: CharTrie, text: string, reverse: boolean): void {
-    let node: CharTrie | undefined = trie;
+  /** Wakes every prefix (or, reading `text` from its end, every suffix) of `text` in the tree. */
+  private walkAffix(root: AffixNode, text: string, fromEnd: boolean): void {
     const n = text.length;
-    for (let i = 0; node; i++) {
-      for (const c of node.conds) this.hit(c);
-      if (i === n) break;
-      node = node.children.get(text.charAt(reverse ? n - 1 - i : i));
+    let node = root;
+    let pos = 0;
+    for (;;) {
+      if (node.conds.length > 0) this.hitAll(node.conds);
+      if (pos === n) return;
+      const child = affixChild(node, text.charCodeAt(fromEnd ? n - 1 - pos : pos));
+      if (!child) return;
+      const label = child.label;
+      if (label.length > n - pos) return;
+      for (let k = 1; k < label.length; k++) {
+        if (label.charCodeAt(k) !== text.charCodeAt(fromEnd ? n - 1 - pos - k : pos + k)) return;
+      }
+      pos += label.length;
+      node = child;
     }
   }
 
   private resetStamps(): void {
     this.gen = 1;
     this.conjStamp.fill(0);
-    const reset = (n: PathNode): void => {
-      n.seenGen = 0;
-      n.arrayGen = 0;
-      for (const c of n.children.values()) reset(c);
+    this.keyStamp.fill(0);
+    for (const c of this.conjunctions) for (const check of c.checks) check.gen = 0;
+    const reset = (node: PathNode): void => {
+      node.arrayGen = 0;
+      for (const child of node.children.values()) reset(child);
     };
     reset(this.root);
   }
 
   private rebuild(): void {
-    this.root = newNode();
+    this.root = newNode('');
+    this.keys = [];
     this.conjunctions = [];
     this.alwaysCheck = [];
     // How many conditions share each (path, operator, value): an access condition should wake few rules.
@@ -292,24 +481,38 @@ export class PatternIndex<K> {
         }
       }
     }
+    // Equal conditions share one check, so an event tests each once however many rules name it.
+    const checks = new Map<string, Check>();
+    const checkOf = (c: Condition): Check => {
+      const keys = c.matchers.map(matcherKey);
+      if (keys.some((k) => k === undefined)) return checkFor(this.root, c);
+      const k = JSON.stringify([c.path, keys]);
+      let check = checks.get(k);
+      if (!check) checks.set(k, (check = checkFor(this.root, c)));
+      return check;
+    };
     const cost = (condition: Condition): number => {
       let total = 0;
       for (const m of condition.matchers) {
         const k = keyAt(condition.path, m);
         // `exists: true` wakes its rules on any value: nearly as costly as a scan.
-        total += k === undefined ? SCAN_COST : m.kind === 'exists' ? SCAN_COST / 2 : (shared.get(k) ?? 1);
+        if (k === undefined) total += SCAN_COST;
+        else if (m.kind === 'exists') total += SCAN_COST / 2;
+        else total += (shared.get(k) ?? 1) + (LOOKUP_COST[m.kind] ?? 0);
       }
       return total;
     };
     for (const [key, pattern] of this.patterns) {
+      const keyId = this.keys.length;
+      this.keys.push(key);
       for (const conjunction of pattern.conjunctions) {
         const conjId = this.conjunctions.length;
-        const conditions = [...conjunction];
-        const entry: IndexedConjunction<K> = { key, conditions, nodes: conditions.map((c) => this.nodeFor(c.path)) };
+        const checks = conjunction.map(checkOf);
+        const entry: IndexedConjunction = { keyId, checks, access: -1, accessNode: undefined };
         this.conjunctions.push(entry);
         let access: number | undefined;
         let best = Infinity;
-        conditions.forEach((c, i) => {
+        conjunction.forEach((c, i) => {
           if (isAbsentOk(c)) return;
           const k = cost(c);
           if (k < best) {
@@ -317,30 +520,20 @@ export class PatternIndex<K> {
             access = i;
           }
         });
-        const chosen = access !== undefined ? conditions[access] : undefined;
-        const node = access !== undefined ? entry.nodes[access] : undefined;
-        if (chosen && node) this.register(node, conjId, chosen);
-        else this.alwaysCheck.push(conjId);
+        const chosen = access !== undefined ? conjunction[access] : undefined;
+        const node = access !== undefined ? checks[access]?.nodes[chosen?.path.length ?? 0] : undefined;
+        if (chosen && node && access !== undefined) {
+          this.register(node, conjId, chosen);
+          entry.access = access;
+          entry.accessNode = node;
+        } else this.alwaysCheck.push(conjId);
       }
     }
-    // Every path a condition names collects its values, access condition or not.
-    for (const c of this.conjunctions) for (const node of c.nodes) node.index ??= emptyIndex();
+    prepare(this.root);
     this.conjStamp = new Int32Array(this.conjunctions.length);
+    this.keyStamp = new Int32Array(this.keys.length);
     this.gen = 1;
     this.stale = false;
-  }
-
-  private nodeFor(path: readonly string[]): PathNode {
-    let node = this.root;
-    for (const step of path) {
-      let next = node.children.get(step);
-      if (!next) {
-        next = newNode();
-        node.children.set(step, next);
-      }
-      node = next;
-    }
-    return node;
   }
 
   private register(node: PathNode, conj: number, condition: Condition): void {
@@ -351,61 +544,190 @@ export class PatternIndex<K> {
           pushTo(index.exact, m.value, conj);
           break;
         case 'equals-ignore-case':
-          pushTo(index.ignoreCase, m.value, conj);
+          pushTo((index.ignoreCase ??= new Map<string, number[]>()), m.value, conj);
           break;
         case 'prefix':
-          if (m.ignoreCase) trieAdd((index.prefixFolded ??= emptyTrie()), m.value, conj, false);
-          else trieAdd((index.prefix ??= emptyTrie()), m.value, conj, false);
+          if (m.ignoreCase) affixAdd((index.prefixFolded ??= affixNode('', [])), m.value, conj);
+          else affixAdd((index.prefix ??= affixNode('', [])), m.value, conj);
           break;
         case 'suffix':
-          if (m.ignoreCase) trieAdd((index.suffixFolded ??= emptyTrie()), m.value, conj, true);
-          else trieAdd((index.suffix ??= emptyTrie()), m.value, conj, true);
+          if (m.ignoreCase) affixAdd((index.suffixFolded ??= affixNode('', [])), reversed(m.value), conj);
+          else affixAdd((index.suffix ??= affixNode('', [])), reversed(m.value), conj);
           break;
         case 'exists':
           if (m.value) index.anyLeaf.push(conj);
           break;
         case 'cidr': {
           const width = m.version === 4 ? 32 : 128;
-          const hostBits = m.high === m.low ? 0 : (m.high - m.low).toString(2).length;
-          const families = (index.cidr ??= new Map<4 | 6, Map<number, Map<bigint, number[]>>>());
-          const byLength = families.get(m.version) ?? new Map<number, Map<bigint, number[]>>();
-          families.set(m.version, byLength);
-          const blocks = byLength.get(width - hostBits) ?? new Map<bigint, number[]>();
-          byLength.set(width - hostBits, blocks);
-          pushTo(blocks, m.low >> BigInt(hostBits), conj);
+          const bits = width - (m.high === m.low ? 0 : (m.high - m.low).toString(2).length);
+          if (m.version === 4) {
+            const list = (index.cidr4 ??= []);
+            let entry = list.find((e) => e.bits === bits);
+            if (!entry) list.push((entry = { bits, blocks: new Map() }));
+            pushTo(entry.blocks, top4(Number(m.low), bits), conj);
+          } else {
+            const list = (index.cidr6 ??= []);
+            let entry = list.find((e) => e.bits === bits);
+            if (!entry) list.push((entry = { bits, blocks: new Map() }));
+            pushTo(entry.blocks, m.low >> BigInt(128 - bits), conj);
+          }
           break;
         }
         default:
           index.scan.push({ cond: conj, matcher: m });
       }
     }
+    index.folds = (index.ignoreCase?.size ?? 0) > 0 || index.prefixFolded !== undefined || index.suffixFolded !== undefined;
   }
 }
 
 function emptyIndex(): ValueIndex {
-  return { exact: new Map(), ignoreCase: new Map(), scan: [], anyLeaf: [] };
+  return { exact: new Map(), folds: false, scan: [], anyLeaf: [] };
 }
 
-function newNode(): PathNode {
-  return { children: new Map(), seenGen: 0, arrayGen: 0, leaves: [] };
+function newNode(name: string): PathNode {
+  return { name, inherited: name in Object.prototype, children: new Map(), visit: [], index: undefined, arrayGen: 0 };
+}
+
+/**
+ * The own property `node.name` of `obj`, or undefined. A plain object (the only kind
+ * JSON.parse makes) can only inherit Object.prototype's properties, so it is read
+ * directly unless the name is one of those; other objects are asked whether the property
+ * is their own.
+ */
+function field(obj: object, node: PathNode): unknown {
+  const value: unknown = (obj as Record<string, unknown>)[node.name];
+  if (value === undefined) return undefined;
+  if (node.inherited || !isPlain(obj)) return Object.hasOwn(obj, node.name) ? value : undefined;
+  return value;
+}
+
+function isPlain(obj: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(obj);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A condition ready for the full check, its path's nodes added under `root` (shared by conditions with a common prefix). */
+function checkFor(root: PathNode, c: Condition): Check {
+  const nodes = [root];
+  let node = root;
+  for (const step of c.path) {
+    let next = node.children.get(step);
+    if (!next) {
+      next = newNode(step);
+      node.children.set(step, next);
+    }
+    node = next;
+    nodes.push(node);
+  }
+  const values: LeafValue[] = [];
+  const tests: Test[] = [];
+  for (const m of c.matchers) {
+    if (m.kind === 'exact') values.push(m.value);
+    else tests.push(toTest(m));
+  }
+  return { path: c.path, values, tests, absentOk: isAbsentOk(c), nodes, gen: 0, outcome: Outcome.Fails };
+}
+
+/** Fills each node's `visit` list; true when an access condition sits at or under `node`. */
+function prepare(node: PathNode): boolean {
+  node.visit = [];
+  for (const child of node.children.values()) if (prepare(child)) node.visit.push(child);
+  return node.index !== undefined || node.visit.length > 0;
+}
+
+/**
+ * The full check of a conjunction, but for its condition `known` (-1: none), which the index
+ * found to hold outside arrays of objects. Each condition's outcome is kept for the event's
+ * generation `gen` (0: keep nothing), since conjunctions share conditions.
+ */
+function holds(checks: readonly Check[], event: unknown, gen: number, known: number): boolean {
+  let fromArrays = 0;
+  for (let c = 0; c < checks.length; c++) {
+    const check = checks[c];
+    if (!check || c === known) continue;
+    let outcome: Outcome;
+    if (gen !== 0 && check.gen === gen) outcome = check.outcome;
+    else {
+      outcome = outcomeOf(check, event);
+      check.gen = gen;
+      check.outcome = outcome;
+    }
+    if (outcome === Outcome.Fails) return false;
+    if (outcome === Outcome.HoldsInArrays) fromArrays++;
+  }
+  return fromArrays < 2 || consistentMatch(checks, event);
+}
+
+/**
+ * One condition against the event, its field read straight from it. A field reached
+ * without passing through an array is one value at most; the rest go through {@link collect}.
+ */
+function outcomeOf(check: Check, event: unknown): Outcome {
+  const steps = check.nodes;
+  let value: unknown = event;
+  for (let i = 1; i < steps.length; i++) {
+    if (value === null || typeof value !== 'object') return check.absentOk ? Outcome.Holds : Outcome.Fails;
+    const step = steps[i];
+    if (Array.isArray(value) || step === undefined) return collectedOutcome(check, event);
+    value = field(value, step);
+  }
+  if (isLeaf(value)) return anyPasses(check, value) ? Outcome.Holds : Outcome.Fails;
+  if (Array.isArray(value)) return collectedOutcome(check, event);
+  return check.absentOk ? Outcome.Holds : Outcome.Fails;
+}
+
+function collectedOutcome(check: Check, event: unknown): Outcome {
+  const leaves: Leaf[] = [];
+  const inArrays = collect(event, check, 0, [], leaves);
+  if (leaves.length === 0 ? !check.absentOk : !leaves.some((leaf) => anyPasses(check, leaf.value))) return Outcome.Fails;
+  return inArrays ? Outcome.HoldsInArrays : Outcome.Holds;
+}
+
+/**
+ * Gathers the leaves at `check`'s path below `value` (at `depth` along it), flattening
+ * arrays; true when one of them came from inside an array of objects.
+ */
+function collect(value: unknown, check: Check, depth: number, membership: Membership, out: Leaf[]): boolean {
+  if (Array.isArray(value)) {
+    const node = check.nodes[depth];
+    let fromArrays = false;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const inner = node && item !== null && typeof item === 'object' ? [...membership, { node, array: value, index: i }] : membership;
+      if (collect(item, check, depth, inner, out)) fromArrays = true;
+    }
+    return fromArrays;
+  }
+  if (value !== null && typeof value === 'object') {
+    const node = check.nodes[depth + 1];
+    return node !== undefined && collect(field(value, node), check, depth + 1, membership, out);
+  }
+  if (depth !== check.path.length || !isLeaf(value)) return false;
+  out.push({ value, membership });
+  return membership.length > 0;
 }
 
 function consistent(a: Membership, b: Membership): boolean {
-  for (const [id, i] of a) for (const [id2, j] of b) if (id === id2 && i !== j) return false;
+  for (const x of a) for (const y of b) if (x.node === y.node && x.array === y.array && x.index !== y.index) return false;
   return true;
 }
 
 /** Exact check of one conjunction: a choice of one matching leaf per condition, all from the same array elements. */
-function consistentMatch(conditions: readonly Condition[], nodes: readonly PathNode[], gen: number): boolean {
+function consistentMatch(checks: readonly Check[], event: unknown): boolean {
+  const leavesOf = checks.map((check) => {
+    const leaves: Leaf[] = [];
+    collect(event, check, 0, [], leaves);
+    return leaves;
+  });
   const chosen: Membership[] = [];
   const pick = (i: number): boolean => {
-    const condition = conditions[i];
-    const node = nodes[i];
-    if (!condition || !node) return true;
-    const leaves = node.seenGen === gen ? node.leaves : [];
-    if (leaves.length === 0) return condition.matchers.some((m) => m.kind === 'exists' && !m.value) && pick(i + 1);
+    const check = checks[i];
+    const leaves = leavesOf[i];
+    if (!check || !leaves) return true;
+    if (leaves.length === 0) return check.absentOk && pick(i + 1);
     for (const leaf of leaves) {
-      if (!condition.matchers.some((m) => leafMatches(m, leaf.value))) continue;
+      if (!anyPasses(check, leaf.value)) continue;
       if (!chosen.every((c) => consistent(c, leaf.membership))) continue;
       chosen.push(leaf.membership);
       if (pick(i + 1)) return true;
@@ -423,7 +745,6 @@ function consistentMatch(conditions: readonly Condition[], nodes: readonly PathN
  * matchesPattern(compilePattern('{"detail":{"n":[{"numeric":[">",1]}]}}'), { detail: { n: 2 } }); // true
  */
 export function matchesPattern(pattern: CompiledPattern, event: unknown): boolean {
-  const index = new PatternIndex<number>();
-  index.set(0, pattern);
-  return index.match(event).length > 0;
+  const root = newNode('');
+  return pattern.conjunctions.some((conjunction) => holds(conjunction.map((c) => checkFor(root, c)), event, 0, -1));
 }
