@@ -18,8 +18,10 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { createServer } from 'node:http';
+import { cloudTrailEvent } from '../src/bus/envelope.js';
 import { PatternIndex } from '../src/bus/matcher.js';
 import { compilePattern } from '../src/bus/pattern.js';
+import type { StoredEvent } from '../src/eventlog/eventlog.js';
 import { startCairn, type Credentials } from '../test/support/cairn.js';
 import { send, signRequest } from '../test/support/sign.js';
 import { report } from './support.js';
@@ -199,6 +201,43 @@ function throughput(ruleCount: number): { perSecond: number; matchedPer1000: num
   return { perSecond: Math.round(n / ((performance.now() - started) / 1000)), matchedPer1000: (matched / n) * 1000, buildMs };
 }
 
+/**
+ * Events per second through the bus's own per-event step for logged records: the stored
+ * record's JSON text parsed, wrapped in CloudTrail's envelope (`cloudTrailEvent`), and
+ * matched against `ruleCount` rules. This is the work the bus does for every recorded
+ * call, so its ratio between rule counts is what a growing rule set costs the server.
+ */
+function busStepThroughput(ruleCount: number): number {
+  const index = new PatternIndex<number>();
+  for (let i = 0; i < ruleCount; i++) index.set(i, compilePattern(rulePattern(i)));
+  const stored: StoredEvent[] = Array.from({ length: 1000 }, (_, i) => {
+    const e = sampleEvent(i);
+    const detail = e.detail as Record<string, unknown>;
+    return {
+      seq: i + 1,
+      eventId: `id-${i}`,
+      eventTime: Date.parse('2026-01-01T00:00:00Z'),
+      accountId: '123456789012',
+      region: 'us-east-1',
+      eventSource: String(detail.eventSource),
+      eventName: String(detail.eventName),
+      readOnly: false,
+      category: 'Management',
+      record: JSON.stringify(detail),
+    };
+  });
+  let n = 0;
+  const started = performance.now();
+  while (performance.now() - started < 1500) {
+    for (const s of stored) {
+      const event = cloudTrailEvent(s, s.eventId);
+      if (event) index.match(event);
+    }
+    n += stored.length;
+  }
+  return Math.round(n / ((performance.now() - started) / 1000));
+}
+
 /** Runs `total` operations over `workers` concurrent callers; each call handles the count it returns. */
 async function pump(total: number, workers: number, op: () => Promise<number>): Promise<{ perSecond: number; done: number }> {
   let done = 0;
@@ -268,5 +307,13 @@ export async function run(): Promise<void> {
   }
   rows['1,000 rules vs 1 rule (throughput ratio)'] = ((rates.get(1000) ?? 0) / (rates.get(1) ?? 1)).toFixed(2);
   report('Event pattern matching (one compiled index, CloudTrail-shaped events)', rows);
+  busStepThroughput(100);
+  const step1 = busStepThroughput(1);
+  const step1000 = busStepThroughput(1000);
+  report("The bus's step per logged record (record text parsed, envelope built, matched)", {
+    '1 rule: records/s': step1,
+    '1,000 rules: records/s': step1000,
+    '1,000 rules vs 1 rule (throughput ratio)': (step1000 / Math.max(1, step1)).toFixed(2),
+  });
   if (process.env.BENCH_EVENTS_SKIP_SQS !== '1') await sqsThroughput();
 }
