@@ -64,6 +64,7 @@ import { SqliteTopicStore } from './sns/sqlite-store.js';
 import { Topics } from './sns/topics.js';
 import { Queues } from './sqs/queues.js';
 import { SqliteQueueStore } from './sqs/sqlite-store.js';
+import { groupFlush } from './storage/group-flush.js';
 import { openStateDatabase } from './storage/sqlite.js';
 import { CLOUDTRAIL_SERVICE } from './trails/delivery-access.js';
 import { Trails } from './trails/trails.js';
@@ -118,6 +119,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const logger = deps.logger;
 
   const db = openStateDatabase(dataDir);
+  // One group flush for state.db: stores that commit without flushing share its fsyncs.
+  const stateFlush = groupFlush(db);
   const identities = new Identities({ store: new SqliteIdentityStore(db), clock: deps.clock, random: deps.random });
   const account = identities.ensureManagementAccount();
   writeCredentialsFile(dataDir, account);
@@ -233,7 +236,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
 
   // SQS queues (the notification targets of topics, rules and alarms); the endpoint is known once listening.
   let serverEndpoint = '';
-  const queues = new Queues({ store: new SqliteQueueStore(db), clock: deps.clock, random: deps.random });
+  const queues = new Queues({ store: new SqliteQueueStore(db, stateFlush), clock: deps.clock, random: deps.random });
   jobs.every('sqs-retention', 60_000, () => queues.expireAll());
   // SNS topics deliver to queues, HTTP(S) endpoints and functions (registered by ARN); retries wake every second.
   const functions = new FunctionRegistry();
@@ -447,6 +450,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         history.close();
         await eventLog.close();
         await objects.close();
+        await stateFlush.close();
         db.close();
         logger.info('cairn stopped');
       })();

@@ -3,15 +3,19 @@
  * timeouts, retention and dead-letter redrive on the injected clock, FIFO queues
  * (message-group ordering, deduplication within five minutes), long polling, and the
  * queue policy check for AWS services (SNS, EventBridge) that send to a queue. Nothing
- * here knows HTTP: the SQS API (services/sqs) and other engines call it directly.
+ * here knows HTTP: the SQS API (services/sqs) and other engines call it directly. Every
+ * change goes through one group commit (commit-group.ts), in call order, and a method that
+ * changes what a caller is told resolves only once the change is on disk; changes a retry
+ * would redo (retention) are not waited for.
  */
 import { ResourcePolicyCache, serviceAllowed, type ServiceSource } from '../auth/resource-policies.js';
 import { createHash } from 'node:crypto';
 import { parsePolicyDocument, type PolicyDocument } from '../auth/policy.js';
 import type { Clock } from '../platform/clock.js';
 import type { RandomSource } from '../platform/ids.js';
-import { AwsError } from '../platform/errors.js';
+import { AwsError, isAwsError } from '../platform/errors.js';
 import { sqsErrors } from './errors.js';
+import { CommitGroup } from './commit-group.js';
 import { attributeSize, md5OfAttributes, md5OfBody, type MessageAttribute } from './md5.js';
 import type { QueueRecord, QueueStore, StoredMessage } from './store.js';
 
@@ -53,6 +57,9 @@ export interface ReceiveOptions {
   /** Seconds of long polling; the queue's ReceiveMessageWaitTimeSeconds when omitted. */
   waitTimeSeconds?: number;
 }
+
+/** One entry of a batch: its result, or the error that entry alone failed with. */
+export type BatchOutcome<T> = { value: T } | { error: AwsError };
 
 /** A received message and the receipt handle that now owns it. */
 export interface ReceivedMessage {
@@ -220,10 +227,12 @@ export class Queues {
   private readonly pollIntervalMs: number;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly policies = new ResourcePolicyCache();
+  private readonly writes: CommitGroup;
   private stopped = false;
 
   constructor(deps: QueuesDeps) {
     this.store = deps.store;
+    this.writes = new CommitGroup(deps.store);
     this.clock = deps.clock;
     this.random = deps.random;
     this.pollIntervalMs = deps.pollIntervalMs ?? 200;
@@ -235,7 +244,12 @@ export class Queues {
    * Creates a queue, or returns the existing one when every given attribute matches it
    * (QueueNameExists otherwise), as SQS does.
    */
-  createQueue(scope: QueueScope, name: string, attributes: Record<string, string> = {}, tags: Record<string, string> = {}): QueueRecord {
+  async createQueue(
+    scope: QueueScope,
+    name: string,
+    attributes: Record<string, string> = {},
+    tags: Record<string, string> = {},
+  ): Promise<QueueRecord> {
     const fifo = attributes.FifoQueue === 'true';
     if (fifo ? !FIFO_NAME.test(name) : !QUEUE_NAME.test(name)) {
       throw sqsErrors.invalidParameterValue(
@@ -244,27 +258,40 @@ export class Queues {
           : 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length',
       );
     }
-    const checked = this.checkAttributes(scope, attributes, { creating: true, fifo, name });
-    const existing = this.store.getQueue(scope.accountId, scope.region, name);
-    if (existing) {
-      for (const [key, value] of Object.entries(checked)) {
-        if ((existing.attributes[key] ?? '') !== value) throw sqsErrors.queueNameExists(key);
+    // An existing queue is waited for too: it may be another caller's creation, not yet on disk.
+    return this.writes.run(() => {
+      const checked = this.checkAttributes(scope, attributes, { creating: true, fifo, name });
+      const existing = this.store.getQueue(scope.accountId, scope.region, name);
+      if (existing) {
+        for (const [key, value] of Object.entries(checked)) {
+          if ((existing.attributes[key] ?? '') !== value) throw sqsErrors.queueNameExists(key);
+        }
+        return existing;
       }
-      return existing;
-    }
-    const now = this.clock.now();
-    const queue: QueueRecord = {
-      arn: queueArn(scope, name),
-      accountId: scope.accountId,
-      region: scope.region,
-      name,
-      createdAt: now,
-      modifiedAt: now,
-      attributes: { ...(fifo ? FIFO_DEFAULTS : STANDARD_DEFAULTS), ...checked },
-      tags,
-    };
-    this.store.putQueue(queue);
-    return queue;
+      const now = this.clock.now();
+      const queue: QueueRecord = {
+        arn: queueArn(scope, name),
+        accountId: scope.accountId,
+        region: scope.region,
+        name,
+        createdAt: now,
+        modifiedAt: now,
+        attributes: { ...(fifo ? FIFO_DEFAULTS : STANDARD_DEFAULTS), ...checked },
+        tags,
+      };
+      this.store.putQueue(queue);
+      return queue;
+    });
+  }
+
+  /**
+   * The queue as stored now. A write runs a little after its call (with the other writes
+   * of the turn), so it reads the queue again rather than trust the caller's copy.
+   */
+  private current(queue: QueueRecord): QueueRecord {
+    const now = this.store.getQueueByArn(queue.arn);
+    if (!now) throw sqsErrors.queueDoesNotExist();
+    return now;
   }
 
   /** The queue named `name` in `scope`, or undefined. */
@@ -297,33 +324,37 @@ export class Queues {
   }
 
   /** Deletes a queue and its messages; long polls on it return empty. */
-  deleteQueue(queue: QueueRecord): void {
-    this.store.deleteQueue(queue.arn);
+  async deleteQueue(queue: QueueRecord): Promise<void> {
+    await this.writes.run(() => this.store.deleteQueue(queue.arn));
     this.notify(queue.arn);
   }
 
   /** Deletes every message in the queue; once a minute at most, as SQS allows. */
-  purgeQueue(queue: QueueRecord): void {
-    const now = this.clock.now();
-    if (queue.purgedAt !== undefined && now - queue.purgedAt < PURGE_INTERVAL_MS) throw sqsErrors.purgeInProgress(queue.arn);
-    this.store.transaction(() => {
-      this.store.purgeMessages(queue.arn);
-      this.store.putQueue({ ...queue, purgedAt: now });
+  async purgeQueue(queue: QueueRecord): Promise<void> {
+    await this.writes.run(() => {
+      const q = this.current(queue);
+      const now = this.clock.now();
+      if (q.purgedAt !== undefined && now - q.purgedAt < PURGE_INTERVAL_MS) throw sqsErrors.purgeInProgress(q.arn);
+      this.store.purgeMessages(q.arn);
+      this.store.putQueue({ ...q, purgedAt: now });
     });
   }
 
   /** Changes settable attributes (FifoQueue only at creation). */
-  setAttributes(queue: QueueRecord, attributes: Record<string, string>): QueueRecord {
-    const checked = this.checkAttributes(queue, attributes, { creating: false, fifo: isFifo(queue), name: queue.name });
-    const next = { ...queue.attributes };
-    for (const [key, value] of Object.entries(checked)) {
-      // An empty Policy or RedrivePolicy removes it.
-      if (value === '' && (key === 'Policy' || key === 'RedrivePolicy' || key === 'RedriveAllowPolicy')) delete next[key];
-      else next[key] = value;
-    }
-    const updated: QueueRecord = { ...queue, attributes: next, modifiedAt: this.clock.now() };
-    this.store.putQueue(updated);
-    return updated;
+  setAttributes(queue: QueueRecord, attributes: Record<string, string>): Promise<QueueRecord> {
+    return this.writes.run(() => {
+      const q = this.current(queue);
+      const checked = this.checkAttributes(q, attributes, { creating: false, fifo: isFifo(q), name: q.name });
+      const next = { ...q.attributes };
+      for (const [key, value] of Object.entries(checked)) {
+        // An empty Policy or RedrivePolicy removes it.
+        if (value === '' && (key === 'Policy' || key === 'RedrivePolicy' || key === 'RedriveAllowPolicy')) delete next[key];
+        else next[key] = value;
+      }
+      const updated: QueueRecord = { ...q, attributes: next, modifiedAt: this.clock.now() };
+      this.store.putQueue(updated);
+      return updated;
+    });
   }
 
   /** The queue's attributes named in `names` (`All` for every one), as SQS reports them. */
@@ -350,15 +381,21 @@ export class Queues {
   }
 
   /** Adds or replaces tags. */
-  tagQueue(queue: QueueRecord, tags: Record<string, string>): void {
-    this.store.putQueue({ ...queue, tags: { ...queue.tags, ...tags } });
+  tagQueue(queue: QueueRecord, tags: Record<string, string>): Promise<void> {
+    return this.writes.run(() => {
+      const q = this.current(queue);
+      this.store.putQueue({ ...q, tags: { ...q.tags, ...tags } });
+    });
   }
 
   /** Removes tags by key. */
-  untagQueue(queue: QueueRecord, keys: readonly string[]): void {
-    const tags = { ...queue.tags };
-    for (const k of keys) delete tags[k];
-    this.store.putQueue({ ...queue, tags });
+  untagQueue(queue: QueueRecord, keys: readonly string[]): Promise<void> {
+    return this.writes.run(() => {
+      const q = this.current(queue);
+      const tags = { ...q.tags };
+      for (const k of keys) delete tags[k];
+      this.store.putQueue({ ...q, tags });
+    });
   }
 
   /** The queue's access policy, parsed once per text; undefined when it has none. */
@@ -496,7 +533,16 @@ export class Queues {
   }
 
   /** Checks a message against the queue's rules and stores it (or finds its FIFO duplicate). */
-  send(queue: QueueRecord, input: SendInput): SendResult {
+  send(queue: QueueRecord, input: SendInput): Promise<SendResult> {
+    return this.writes.run(() => this.sendNow(this.current(queue), input));
+  }
+
+  /** Sends each input on its own (one failing leaves the others). */
+  sendBatch(queue: QueueRecord, inputs: readonly SendInput[]): Promise<BatchOutcome<SendResult>[]> {
+    return this.batch(inputs, (input) => this.sendNow(this.current(queue), input));
+  }
+
+  private sendNow(queue: QueueRecord, input: SendInput): SendResult {
     this.checkMessage(queue, input);
     const now = this.clock.now();
     const fifo = isFifo(queue);
@@ -624,9 +670,16 @@ export class Queues {
     }
     const deadline = performance.now() + wait * 1000;
     for (;;) {
-      const current = this.store.getQueueByArn(queue.arn);
-      if (!current) return [];
-      const got = this.receiveNow(current, max, opts.visibilityTimeout);
+      // Receiving changes who owns the messages (receipt, visibility): their handles are only
+      // given out once that change would survive a power loss. An empty answer changed nothing.
+      const got = await this.writes.run(
+        () => {
+          const current = this.store.getQueueByArn(queue.arn);
+          return current ? this.receiveNow(current, max, opts.visibilityTimeout) : undefined;
+        },
+        (received) => received !== undefined && received.length > 0,
+      );
+      if (!got) return [];
       const remaining = deadline - performance.now();
       if (got.length > 0 || remaining <= 0 || this.stopped) return got;
       await this.waitFor(queue.arn, Math.min(remaining, this.pollIntervalMs));
@@ -635,14 +688,16 @@ export class Queues {
 
   private receiveNow(queue: QueueRecord, max: number, visibilityTimeout: number | undefined): ReceivedMessage[] {
     const now = this.clock.now();
-    this.expire(queue, now);
     const fifo = isFifo(queue);
     const redrive = parseRedrive(queue.attributes.RedrivePolicy);
     const visibility = visibilityTimeout ?? Number(queue.attributes.VisibilityTimeout ?? '30');
     return this.store.transaction(() => {
+      this.expire(queue, now);
       const blocked = fifo ? this.store.groupsInFlight(queue.arn, now) : new Set<string>();
-      // Read past what is asked: some candidates go to the dead-letter queue or wait behind their group.
-      const candidates = this.store.receivable(queue.arn, now, fifo ? max * 20 + 100 : max + 50);
+      // Read past what is asked when some candidates may go to the dead-letter queue or wait
+      // behind their group. Standard queues promise no order, so they take the cheaper one.
+      const limit = fifo ? max * 20 + 100 : redrive ? max + 50 : max;
+      const candidates = this.store.receivable(queue.arn, now, limit, fifo ? 'sequence' : 'visibility');
       const out: ReceivedMessage[] = [];
       let moved = false;
       for (const m of candidates) {
@@ -681,15 +736,33 @@ export class Queues {
    * Deletes the message a receipt handle owns. A handle from an earlier receive of the
    * message, or of a message already deleted, succeeds without deleting, as in SQS.
    */
-  deleteMessage(queue: QueueRecord, receiptHandle: string): void {
+  deleteMessage(queue: QueueRecord, receiptHandle: string): Promise<void> {
+    // Waited for even when this handle deleted nothing: another caller's delete of the same
+    // message may not be on disk yet.
+    return this.writes.run(() => this.deleteNow(queue, receiptHandle));
+  }
+
+  /** Deletes each handle's message on its own. */
+  deleteBatch(queue: QueueRecord, receiptHandles: readonly string[]): Promise<BatchOutcome<void>[]> {
+    return this.batch(receiptHandles, (handle) => this.deleteNow(queue, handle));
+  }
+
+  private deleteNow(queue: QueueRecord, receiptHandle: string): void {
     const { seq, token } = decodeHandle(receiptHandle);
-    const m = this.store.getMessage(seq);
-    if (!m || m.queueArn !== queue.arn || m.receipt !== token) return;
-    this.store.deleteMessage(seq);
+    this.store.deleteReceived(queue.arn, seq, token);
   }
 
   /** Sets a received message's remaining invisibility to `seconds` from now. */
-  changeVisibility(queue: QueueRecord, receiptHandle: string, seconds: number): void {
+  changeVisibility(queue: QueueRecord, receiptHandle: string, seconds: number): Promise<void> {
+    return this.writes.run(() => this.changeVisibilityNow(queue, receiptHandle, seconds));
+  }
+
+  /** Changes each received message's visibility on its own. */
+  changeVisibilityBatch(queue: QueueRecord, entries: readonly { receiptHandle: string; seconds: number }[]): Promise<BatchOutcome<void>[]> {
+    return this.batch(entries, (e) => this.changeVisibilityNow(queue, e.receiptHandle, e.seconds));
+  }
+
+  private changeVisibilityNow(queue: QueueRecord, receiptHandle: string, seconds: number): void {
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) {
       throw sqsErrors.invalidParameterValue(
         `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.`,
@@ -702,6 +775,23 @@ export class Queues {
     if (m.visibleAt <= now) throw sqsErrors.messageNotInflight();
     this.store.updateMessage(seq, { visibleAt: now + seconds * 1000 });
     if (seconds === 0) this.notify(queue.arn);
+  }
+
+  /**
+   * Runs `run` on each item atomically, an AWS error failing (and undoing) only its item,
+   * as one write of the group: every item is on disk when it resolves.
+   */
+  private batch<I, T>(items: readonly I[], run: (item: I) => T): Promise<BatchOutcome<T>[]> {
+    return this.writes.run(() =>
+      items.map((item): BatchOutcome<T> => {
+        try {
+          return { value: this.store.transaction(() => run(item)) };
+        } catch (err) {
+          if (!isAwsError(err)) throw err;
+          return { error: err };
+        }
+      }),
+    );
   }
 
   /** Deletes messages past their queue's retention period, and expired FIFO deduplication entries. */

@@ -1,10 +1,13 @@
 /**
  * The SQS store on the embedded state database: tables `sqs_queues`, `sqs_messages`
  * and `sqs_dedup`. Messages survive restarts with their visibility and receive counts.
+ * Writes commit without a disk flush of their own; the database's group flush makes them
+ * durable, one fsync for every caller waiting at the time.
  */
-import { migrate, statement, type SqliteDatabase } from '../storage/sqlite.js';
+import { groupFlush, type GroupFlush } from '../storage/group-flush.js';
+import { commitUnflushed, migrate, statement, type SqliteDatabase } from '../storage/sqlite.js';
 import type { MessageAttribute } from './md5.js';
-import type { DedupEntry, MessageCounts, NewMessage, QueueRecord, QueueStore, StoredMessage } from './store.js';
+import type { DedupEntry, MessageChange, MessageCounts, NewMessage, QueueRecord, QueueStore, StoredMessage } from './store.js';
 
 const MIGRATIONS = [
   `CREATE TABLE sqs_queues (
@@ -46,7 +49,20 @@ const MIGRATIONS = [
      expires_at INTEGER NOT NULL,
      PRIMARY KEY (queue_arn, dedup_id)
    );`,
+  // FIFO receives read a queue in sequence order, skipping what is not yet visible, without
+  // sorting the backlog; only FIFO messages have a group, so standard queues pay nothing.
+  `CREATE INDEX sqs_messages_fifo_order ON sqs_messages (queue_arn, seq, visible_at) WHERE group_id IS NOT NULL;`,
 ];
+
+/** Columns of the message fields that change after a send, in the order updates list them. */
+const CHANGE_COLUMNS = [
+  ['queueArn', 'queue_arn'],
+  ['visibleAt', 'visible_at'],
+  ['receiveCount', 'receive_count'],
+  ['firstReceivedAt', 'first_received_at'],
+  ['receipt', 'receipt'],
+  ['systemAttributes', 'system_attributes'],
+] as const satisfies readonly (readonly [keyof MessageChange, string])[];
 
 interface QueueRow {
   arn: string;
@@ -80,8 +96,9 @@ interface MessageRow {
 
 type StoredAttribute = { DataType: string; StringValue?: string; BinaryValue?: string };
 
+/** Frozen: the same record is handed to every caller until the queue changes. */
 function toQueue(r: QueueRow): QueueRecord {
-  return {
+  return deepFreeze({
     arn: r.arn,
     accountId: r.account_id,
     region: r.region,
@@ -91,7 +108,13 @@ function toQueue(r: QueueRow): QueueRecord {
     attributes: JSON.parse(r.attributes) as Record<string, string>,
     tags: JSON.parse(r.tags) as Record<string, string>,
     ...(r.purged_at !== null ? { purgedAt: r.purged_at } : {}),
-  };
+  });
+}
+
+function deepFreeze(q: QueueRecord): QueueRecord {
+  Object.freeze(q.attributes);
+  Object.freeze(q.tags);
+  return Object.freeze(q);
 }
 
 function encodeAttributes(attrs: Record<string, MessageAttribute>): string {
@@ -143,10 +166,33 @@ function toMessage(r: MessageRow): StoredMessage {
   };
 }
 
-/** The SQLite implementation of {@link QueueStore}. */
+/**
+ * The SQLite implementation of {@link QueueStore}. Pass the state database's shared
+ * {@link GroupFlush} so that SQS writes share disk flushes with the other stores; without
+ * one the store flushes on its own.
+ *
+ * @example
+ * const store = new SqliteQueueStore(db, stateFlush);
+ */
 export class SqliteQueueStore implements QueueStore {
-  constructor(private readonly db: SqliteDatabase) {
+  /**
+   * Queues by ARN, as last read: every message call looks its queue up (often twice, for
+   * the queue policy and the operation), and this store is the only writer of its table.
+   * Filled only outside transactions and dropped on every write, so a rolled-back write
+   * never leaves its version here.
+   */
+  private readonly queues = new Map<string, QueueRecord>();
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly flush: GroupFlush = groupFlush(db),
+  ) {
     migrate(db, 'sqs', MIGRATIONS);
+  }
+
+  /** One commit with no disk flush of its own; joins the transaction already open. */
+  private write<T>(fn: () => T): T {
+    return commitUnflushed(this.db, fn);
   }
 
   getQueue(accountId: string, region: string, name: string): QueueRecord | undefined {
@@ -158,26 +204,33 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   getQueueByArn(arn: string): QueueRecord | undefined {
+    const cached = this.queues.get(arn);
+    if (cached) return cached;
     const row = statement<[string], QueueRow>(this.db, 'SELECT * FROM sqs_queues WHERE arn = ?').get(arn);
-    return row ? toQueue(row) : undefined;
+    if (!row) return undefined;
+    const queue = toQueue(row);
+    if (!this.db.inTransaction) this.queues.set(arn, queue);
+    return queue;
   }
 
   putQueue(q: QueueRecord): void {
-    statement(
+    this.queues.delete(q.arn);
+    this.write(() => statement(
       this.db,
       `INSERT INTO sqs_queues (arn, account_id, region, name, created_at, modified_at, purged_at, attributes, tags)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (arn) DO UPDATE SET modified_at = excluded.modified_at, purged_at = excluded.purged_at,
          attributes = excluded.attributes, tags = excluded.tags`,
-    ).run(q.arn, q.accountId, q.region, q.name, q.createdAt, q.modifiedAt, q.purgedAt ?? null, JSON.stringify(q.attributes), JSON.stringify(q.tags));
+    ).run(q.arn, q.accountId, q.region, q.name, q.createdAt, q.modifiedAt, q.purgedAt ?? null, JSON.stringify(q.attributes), JSON.stringify(q.tags)));
   }
 
   deleteQueue(arn: string): void {
-    this.db.transaction(() => {
+    this.queues.delete(arn);
+    this.write(() => {
       statement(this.db, 'DELETE FROM sqs_messages WHERE queue_arn = ?').run(arn);
       statement(this.db, 'DELETE FROM sqs_dedup WHERE queue_arn = ?').run(arn);
       statement(this.db, 'DELETE FROM sqs_queues WHERE arn = ?').run(arn);
-    })();
+    });
   }
 
   listQueues(accountId: string, region: string, prefix: string): QueueRecord[] {
@@ -192,7 +245,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   insertMessage(m: NewMessage): StoredMessage {
-    const info = statement(
+    const info = this.write(() => statement(
       this.db,
       `INSERT INTO sqs_messages (queue_arn, message_id, body, attributes, system_attributes, md5_body, sender_id, sent_at,
          visible_at, receive_count, first_received_at, receipt, group_id, dedup_id)
@@ -212,7 +265,7 @@ export class SqliteQueueStore implements QueueStore {
       m.receipt ?? null,
       m.groupId ?? null,
       m.dedupId ?? null,
-    );
+    ));
     const seq = Number(info.lastInsertRowid);
     return { ...m, seq, ...(m.groupId !== undefined ? { sequenceNumber: sequenceNumberOf(seq) } : {}) };
   }
@@ -222,13 +275,16 @@ export class SqliteQueueStore implements QueueStore {
     return row ? toMessage(row) : undefined;
   }
 
-  receivable(queueArn: string, now: number, limit: number): StoredMessage[] {
-    return statement<[string, number, number], MessageRow>(
-      this.db,
-      'SELECT * FROM sqs_messages WHERE queue_arn = ? AND visible_at <= ? ORDER BY seq LIMIT ?',
-    )
-      .all(queueArn, now, limit)
-      .map(toMessage);
+  receivable(queueArn: string, now: number, limit: number, order: 'sequence' | 'visibility'): StoredMessage[] {
+    // Both read an index in the order asked and stop at `limit`: ORDER BY seq over the
+    // (queue, visible_at) index would sort every visible message of the queue on each receive.
+    const sql =
+      order === 'sequence'
+        ? `SELECT * FROM sqs_messages INDEXED BY sqs_messages_fifo_order
+             WHERE queue_arn = ? AND visible_at <= ? AND group_id IS NOT NULL ORDER BY seq LIMIT ?`
+        : `SELECT * FROM sqs_messages INDEXED BY sqs_messages_by_queue
+             WHERE queue_arn = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?`;
+    return statement<[string, number, number], MessageRow>(this.db, sql).all(queueArn, now, limit).map(toMessage);
   }
 
   groupsInFlight(queueArn: string, now: number): Set<string> {
@@ -239,38 +295,32 @@ export class SqliteQueueStore implements QueueStore {
     return new Set(rows.map((r) => r.group_id));
   }
 
-  updateMessage(
-    seq: number,
-    change: Partial<Pick<StoredMessage, 'visibleAt' | 'receiveCount' | 'firstReceivedAt' | 'receipt' | 'queueArn' | 'systemAttributes'>>,
-  ): void {
-    const current = this.getMessage(seq);
-    if (!current) return;
-    const next = { ...current, ...change };
-    statement(
-      this.db,
-      `UPDATE sqs_messages SET queue_arn = ?, visible_at = ?, receive_count = ?, first_received_at = ?, receipt = ?,
-         system_attributes = ? WHERE seq = ?`,
-    ).run(
-      next.queueArn,
-      next.visibleAt,
-      next.receiveCount,
-      next.firstReceivedAt ?? null,
-      next.receipt ?? null,
-      JSON.stringify(next.systemAttributes),
-      seq,
+  updateMessage(seq: number, change: MessageChange): void {
+    const columns: string[] = [];
+    const values: (string | number | null)[] = [];
+    for (const [field, column] of CHANGE_COLUMNS) {
+      if (!(field in change)) continue;
+      const value = change[field];
+      columns.push(`${column} = ?`);
+      values.push(value === undefined ? null : typeof value === 'object' ? JSON.stringify(value) : value);
+    }
+    if (columns.length === 0) return;
+    // A few shapes of change exist (receive, redrive, visibility), so few statements are cached.
+    this.write(() => statement(this.db, `UPDATE sqs_messages SET ${columns.join(', ')} WHERE seq = ?`).run(...values, seq));
+  }
+
+  deleteReceived(queueArn: string, seq: number, receipt: string): boolean {
+    return this.write(
+      () => statement(this.db, 'DELETE FROM sqs_messages WHERE seq = ? AND queue_arn = ? AND receipt = ?').run(seq, queueArn, receipt).changes > 0,
     );
   }
 
-  deleteMessage(seq: number): void {
-    statement(this.db, 'DELETE FROM sqs_messages WHERE seq = ?').run(seq);
-  }
-
   purgeMessages(queueArn: string): void {
-    statement(this.db, 'DELETE FROM sqs_messages WHERE queue_arn = ?').run(queueArn);
+    this.write(() => statement(this.db, 'DELETE FROM sqs_messages WHERE queue_arn = ?').run(queueArn));
   }
 
   expireMessages(queueArn: string, sentBefore: number): number {
-    return statement(this.db, 'DELETE FROM sqs_messages WHERE queue_arn = ? AND sent_at < ?').run(queueArn, sentBefore).changes;
+    return this.write(() => statement(this.db, 'DELETE FROM sqs_messages WHERE queue_arn = ? AND sent_at < ?').run(queueArn, sentBefore).changes);
   }
 
   counts(queueArn: string, now: number): MessageCounts {
@@ -293,19 +343,25 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   putDedup(queueArn: string, dedupId: string, e: DedupEntry): void {
-    statement(
+    this.write(() => statement(
       this.db,
       `INSERT INTO sqs_dedup (queue_arn, dedup_id, message_id, sequence_number, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (queue_arn, dedup_id) DO UPDATE SET message_id = excluded.message_id,
          sequence_number = excluded.sequence_number, expires_at = excluded.expires_at`,
-    ).run(queueArn, dedupId, e.messageId, e.sequenceNumber, e.expiresAt);
+    ).run(queueArn, dedupId, e.messageId, e.sequenceNumber, e.expiresAt));
   }
 
   purgeDedup(now: number): void {
-    statement(this.db, 'DELETE FROM sqs_dedup WHERE expires_at <= ?').run(now);
+    this.write(() => statement(this.db, 'DELETE FROM sqs_dedup WHERE expires_at <= ?').run(now));
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    // Nested, a savepoint: an error undoes this part only, and the caller may carry on.
+    if (this.db.inTransaction) return this.db.transaction(fn)();
+    return this.write(fn);
+  }
+
+  flushed(): Promise<void> {
+    return this.flush.flushed();
   }
 }

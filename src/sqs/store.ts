@@ -1,7 +1,9 @@
 /**
  * What the SQS engine keeps: queues (with their attributes and tags), messages (with
  * their visibility, receive count and current receipt) and FIFO deduplication entries.
- * The SQLite store (sqlite-store.ts) is the embedded implementation.
+ * The SQLite store (sqlite-store.ts) is the embedded implementation. Writes take effect
+ * at once but are durable only once {@link QueueStore.flushed} resolves, so that many
+ * concurrent calls share one disk flush.
  */
 import type { MessageAttribute } from './md5.js';
 
@@ -58,7 +60,14 @@ export interface MessageCounts {
   delayed: number;
 }
 
-/** The storage the SQS engine needs. */
+/** The fields of a stored message that change after it is sent. */
+export type MessageChange = Partial<Pick<StoredMessage, 'visibleAt' | 'receiveCount' | 'firstReceivedAt' | 'receipt' | 'queueArn' | 'systemAttributes'>>;
+
+/**
+ * The storage the SQS engine needs. Every write is visible to later reads at once and
+ * survives a process crash; it survives a power loss once a later {@link flushed} resolves,
+ * so whoever acknowledges a write awaits that first.
+ */
 export interface QueueStore {
   getQueue(accountId: string, region: string, name: string): QueueRecord | undefined;
   getQueueByArn(arn: string): QueueRecord | undefined;
@@ -72,12 +81,18 @@ export interface QueueStore {
   /** Stores a message and returns it with its sequence number. */
   insertMessage(message: NewMessage): StoredMessage;
   getMessage(seq: number): StoredMessage | undefined;
-  /** Up to `limit` messages receivable at `now`, oldest first. */
-  receivable(queueArn: string, now: number, limit: number): StoredMessage[];
+  /**
+   * Up to `limit` messages receivable at `now`. In `sequence` order (FIFO) strictly by
+   * sequence number; in `visibility` order (standard queues) by the time each became
+   * receivable, then sequence number, which an index serves without sorting the backlog.
+   */
+  receivable(queueArn: string, now: number, limit: number, order: 'sequence' | 'visibility'): StoredMessage[];
   /** FIFO message groups with a message in flight at `now`. */
   groupsInFlight(queueArn: string, now: number): Set<string>;
-  updateMessage(seq: number, change: Partial<Pick<StoredMessage, 'visibleAt' | 'receiveCount' | 'firstReceivedAt' | 'receipt' | 'queueArn' | 'systemAttributes'>>): void;
-  deleteMessage(seq: number): void;
+  /** Writes only the fields `change` names. */
+  updateMessage(seq: number, change: MessageChange): void;
+  /** Deletes the message if it is in `queueArn` and `receipt` is its current receipt; true when it did. */
+  deleteReceived(queueArn: string, seq: number, receipt: string): boolean;
   purgeMessages(queueArn: string): void;
   /** Deletes the queue's messages sent before `sentBefore`; returns how many. */
   expireMessages(queueArn: string, sentBefore: number): number;
@@ -85,6 +100,11 @@ export interface QueueStore {
   findDedup(queueArn: string, dedupId: string, now: number): DedupEntry | undefined;
   putDedup(queueArn: string, dedupId: string, entry: DedupEntry): void;
   purgeDedup(now: number): void;
-  /** Runs `fn` atomically. */
+  /**
+   * Runs `fn` atomically: one commit, durable once {@link flushed} resolves; inside
+   * another transaction, a savepoint, so an error undoes only what `fn` wrote.
+   */
   transaction<T>(fn: () => T): T;
+  /** Resolves once every write made before the call is on disk. */
+  flushed(): Promise<void>;
 }

@@ -11,7 +11,7 @@
  * fsync works on the file, not on the descriptor, so syncing our own descriptor of the
  * `-wal` file flushes what SQLite wrote through its own.
  */
-import { closeSync, fsync, openSync } from 'node:fs';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { SqliteDatabase } from './sqlite.js';
 
 /** Waits for earlier unflushed commits to reach the disk. */
@@ -46,7 +46,8 @@ export function groupFlush(db: SqliteDatabase): GroupFlush {
     new Promise<void>((resolve, reject) => {
       // Opened on first use: SQLite creates the -wal file with the first write.
       fd ??= openSync(walFile, 'r');
-      fsync(fd, (err) => (err ? reject(err) : resolve()));
+      // fdatasync, as SQLite itself syncs the WAL: the frames matter, not the file's times.
+      fdatasync(fd, (err) => (err ? reject(err) : resolve()));
     });
 
   const start = (): Promise<void> => {

@@ -6,18 +6,19 @@
  */
 import { hiddenMessageRecord, messageAttributesOf } from '../message-attributes.js';
 import type { Principal } from '../../auth/principal.js';
-import { isAwsError } from '../../platform/errors.js';
 import { sqsErrors } from '../../sqs/errors.js';
 import { md5OfAttributes as md5Of } from '../../sqs/md5.js';
 import {
   isFifo,
   parseQueueUrl,
   queueArn,
+  type BatchOutcome,
   type MessageAttribute,
   type QueueRecord,
   type Queues,
   type ReceivedMessage,
   type SendInput,
+  type SendResult,
 } from '../../sqs/queues.js';
 import type { CallContext, OperationSpec, RecordResource } from '../service.js';
 
@@ -99,11 +100,16 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
   const { queues } = deps;
   const urlOf = (ctx: CallContext, q: QueueRecord): string => `${ctx.endpoint ?? deps.endpoint()}/${q.accountId}/${q.name}`;
 
+  type Target = { arn: string; accountId: string; name: string } | undefined;
+  // Resources, the queue policy and the handler each need the target: parse the URL once a call.
+  const targets = new WeakMap<Record<string, unknown>, Target>();
   /** The queue a QueueUrl names (account from the URL, Region from the call). */
-  const target = (input: Record<string, unknown>, ctx: CallContext): { arn: string; accountId: string; name: string } | undefined => {
+  const target = (input: Record<string, unknown>, ctx: CallContext): Target => {
+    if (targets.has(input)) return targets.get(input);
     const parsed = parseQueueUrl(str(input, 'QueueUrl'));
-    if (!parsed) return undefined;
-    return { arn: queueArn({ accountId: parsed.accountId, region: ctx.region }, parsed.name), ...parsed };
+    const found = parsed ? { arn: queueArn({ accountId: parsed.accountId, region: ctx.region }, parsed.name), ...parsed } : undefined;
+    targets.set(input, found);
+    return found;
   };
   const queueOf = (input: Record<string, unknown>, ctx: CallContext): QueueRecord => {
     const t = target(input, ctx);
@@ -145,11 +151,12 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
     };
   };
 
-  /** Runs each batch entry on its own; an AWS error becomes that entry's failure. */
-  const batch = <T>(
+  /** Checks a batch's entries, runs them (each on its own), and reports each entry's outcome by its Id. */
+  const batch = async <T>(
     input: Record<string, unknown>,
-    run: (entry: Record<string, unknown>) => T,
-  ): { Successful: (T & { Id: string })[]; Failed: Record<string, unknown>[] } => {
+    run: (entries: Record<string, unknown>[]) => Promise<BatchOutcome<T>[]>,
+    shape: (value: T) => Record<string, unknown>,
+  ): Promise<{ Successful: Record<string, unknown>[]; Failed: Record<string, unknown>[] }> => {
     const entries = records(input, 'Entries');
     if (entries.length === 0) throw sqsErrors.emptyBatch();
     if (entries.length > 10) throw sqsErrors.tooManyEntries(entries.length);
@@ -160,17 +167,20 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
       if (seen.has(id)) throw sqsErrors.idsNotDistinct(id);
       seen.add(id);
     }
-    const Successful: (T & { Id: string })[] = [];
+    const outcomes = await run(entries);
+    const Successful: Record<string, unknown>[] = [];
     const Failed: Record<string, unknown>[] = [];
-    for (const e of entries) {
+    entries.forEach((e, i) => {
       const Id = str(e, 'Id');
-      try {
-        Successful.push({ ...run(e), Id });
-      } catch (err) {
-        if (!isAwsError(err)) throw err;
+      const outcome = outcomes[i];
+      if (!outcome) return;
+      if ('error' in outcome) {
+        const err = outcome.error;
         Failed.push({ Id, SenderFault: err.fault === 'Sender', Code: err.code, Message: err.message });
+      } else {
+        Successful.push({ ...shape(outcome.value), Id });
       }
-    }
+    });
     return { Successful, Failed };
   };
 
@@ -180,7 +190,7 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
       readOnly: false,
       resources: (input, ctx) => [queueResource(queueArn(ctx, str(input, 'QueueName')), ctx.accountId)],
       handle: async (input, ctx) => {
-        const q = queues.createQueue(ctx, str(input, 'QueueName'), strMap(input, 'Attributes'), strMap(input, 'tags'));
+        const q = await queues.createQueue(ctx, str(input, 'QueueName'), strMap(input, 'Attributes'), strMap(input, 'tags'));
         return { QueueUrl: urlOf(ctx, q) };
       },
     },
@@ -230,15 +240,15 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
       return Object.keys(attributes).length > 0 ? { Attributes: attributes } : {};
     }),
     SetQueueAttributes: byUrl('Management', false, async (input, ctx) => {
-      queues.setAttributes(queueOf(input, ctx), strMap(input, 'Attributes'));
+      await queues.setAttributes(queueOf(input, ctx), strMap(input, 'Attributes'));
       return {};
     }),
     DeleteQueue: byUrl('Management', false, async (input, ctx) => {
-      queues.deleteQueue(queueOf(input, ctx));
+      await queues.deleteQueue(queueOf(input, ctx));
       return {};
     }),
     PurgeQueue: byUrl('Management', false, async (input, ctx) => {
-      queues.purgeQueue(queueOf(input, ctx));
+      await queues.purgeQueue(queueOf(input, ctx));
       return {};
     }),
     ListQueueTags: byUrl('Management', true, async (input, ctx) => {
@@ -246,11 +256,11 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
       return Object.keys(tags).length > 0 ? { Tags: tags } : {};
     }),
     TagQueue: byUrl('Management', false, async (input, ctx) => {
-      queues.tagQueue(queueOf(input, ctx), strMap(input, 'Tags'));
+      await queues.tagQueue(queueOf(input, ctx), strMap(input, 'Tags'));
       return {};
     }),
     UntagQueue: byUrl('Management', false, async (input, ctx) => {
-      queues.untagQueue(queueOf(input, ctx), strList(input, 'TagKeys'));
+      await queues.untagQueue(queueOf(input, ctx), strList(input, 'TagKeys'));
       return {};
     }),
     ListDeadLetterSourceQueues: byUrl('Management', true, async (input, ctx) => {
@@ -258,16 +268,7 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
       return { queueUrls: sources.map((q) => urlOf(ctx, q)) };
     }),
 
-    SendMessage: dataOp(false, async (input, ctx) => {
-      const r = queues.send(queueOf(input, ctx), sendInput(input, ctx));
-      return {
-        MessageId: r.messageId,
-        MD5OfMessageBody: r.md5OfBody,
-        ...(r.md5OfAttributes !== undefined ? { MD5OfMessageAttributes: r.md5OfAttributes } : {}),
-        ...(r.md5OfSystemAttributes !== undefined ? { MD5OfMessageSystemAttributes: r.md5OfSystemAttributes } : {}),
-        ...(r.sequenceNumber !== undefined ? { SequenceNumber: r.sequenceNumber } : {}),
-      };
-    }),
+    SendMessage: dataOp(false, async (input, ctx) => sentShape(await queues.send(queueOf(input, ctx), sendInput(input, ctx)))),
     SendMessageBatch: dataOp(false, async (input, ctx) => {
       const q = queueOf(input, ctx);
       let size = 0;
@@ -278,16 +279,7 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
         }
       }
       if (size > MAX_BATCH_BYTES) throw sqsErrors.batchTooLong(size, MAX_BATCH_BYTES);
-      return batch(input, (e) => {
-        const r = queues.send(q, sendInput(e, ctx));
-        return {
-          MessageId: r.messageId,
-          MD5OfMessageBody: r.md5OfBody,
-          ...(r.md5OfAttributes !== undefined ? { MD5OfMessageAttributes: r.md5OfAttributes } : {}),
-          ...(r.md5OfSystemAttributes !== undefined ? { MD5OfMessageSystemAttributes: r.md5OfSystemAttributes } : {}),
-          ...(r.sequenceNumber !== undefined ? { SequenceNumber: r.sequenceNumber } : {}),
-        };
-      });
+      return batch(input, (entries) => queues.sendBatch(q, entries.map((e) => sendInput(e, ctx))), sentShape);
     }),
     ReceiveMessage: dataOp(true, async (input, ctx) => {
       const q = queueOf(input, ctx);
@@ -304,27 +296,34 @@ export function sqsOperations(deps: SqsOperationDeps): Record<string, OperationS
       return got.length > 0 ? { Messages: got.map((r) => messageShape(q, r, systemNames, attributeNames)) } : {};
     }),
     DeleteMessage: dataOp(false, async (input, ctx) => {
-      queues.deleteMessage(queueOf(input, ctx), str(input, 'ReceiptHandle'));
+      await queues.deleteMessage(queueOf(input, ctx), str(input, 'ReceiptHandle'));
       return {};
     }),
     DeleteMessageBatch: dataOp(false, async (input, ctx) => {
       const q = queueOf(input, ctx);
-      return batch(input, (e) => {
-        queues.deleteMessage(q, str(e, 'ReceiptHandle'));
-        return {};
-      });
+      return batch(input, (entries) => queues.deleteBatch(q, entries.map((e) => str(e, 'ReceiptHandle'))), () => ({}));
     }),
     ChangeMessageVisibility: dataOp(false, async (input, ctx) => {
-      queues.changeVisibility(queueOf(input, ctx), str(input, 'ReceiptHandle'), optInt(input, 'VisibilityTimeout') ?? 0);
+      await queues.changeVisibility(queueOf(input, ctx), str(input, 'ReceiptHandle'), optInt(input, 'VisibilityTimeout') ?? 0);
       return {};
     }),
     ChangeMessageVisibilityBatch: dataOp(false, async (input, ctx) => {
       const q = queueOf(input, ctx);
-      return batch(input, (e) => {
-        queues.changeVisibility(q, str(e, 'ReceiptHandle'), optInt(e, 'VisibilityTimeout') ?? 0);
-        return {};
-      });
+      const changes = (entries: Record<string, unknown>[]) =>
+        entries.map((e) => ({ receiptHandle: str(e, 'ReceiptHandle'), seconds: optInt(e, 'VisibilityTimeout') ?? 0 }));
+      return batch(input, (entries) => queues.changeVisibilityBatch(q, changes(entries)), () => ({}));
     }),
+  };
+}
+
+/** A sent message as SendMessage (and each entry of SendMessageBatch) reports it. */
+function sentShape(r: SendResult): Record<string, unknown> {
+  return {
+    MessageId: r.messageId,
+    MD5OfMessageBody: r.md5OfBody,
+    ...(r.md5OfAttributes !== undefined ? { MD5OfMessageAttributes: r.md5OfAttributes } : {}),
+    ...(r.md5OfSystemAttributes !== undefined ? { MD5OfMessageSystemAttributes: r.md5OfSystemAttributes } : {}),
+    ...(r.sequenceNumber !== undefined ? { SequenceNumber: r.sequenceNumber } : {}),
   };
 }
 
