@@ -3,31 +3,38 @@
  * (an API destination served on 127.0.0.1, so arrival is timed exactly, and an SQS queue
  * read by a long-polling consumer), p50/p99 over BENCH_EVENTS_CALLS calls (default 300);
  * matching throughput of the compiled rule index, in parsed CloudTrail events per second,
- * against 1, 100, 1,000 and 5,000 rules, with the 1,000-rule to 1-rule ratio; and SQS
- * send, receive and delete throughput through the API with the JS SDK, in messages per
- * second over BENCH_SQS_MESSAGES messages (default 3,000). BENCH_EVENTS_SKIP_LATENCY=1 and
+ * against 1, 100, 1,000 and 5,000 rules, with the 1,000-rule to 1-rule ratio, and of the
+ * bus's whole step per logged record (parse, envelope, match); and SQS throughput through
+ * the API of a server process: SendMessage from wrk for BENCH_SECONDS (default 5), then
+ * send, receive and delete with the JS SDK over BENCH_SQS_MESSAGES messages (default
+ * 3,000). BENCH_EVENTS_SKIP_LATENCY=1 and
  * BENCH_EVENTS_SKIP_SQS=1 leave out the first and last parts.
  */
 import { CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cloudTrailEvent } from '../src/bus/envelope.js';
 import { PatternIndex } from '../src/bus/matcher.js';
 import { compilePattern } from '../src/bus/pattern.js';
 import type { StoredEvent } from '../src/eventlog/eventlog.js';
-import { startCairn, type Credentials } from '../test/support/cairn.js';
+import { startCairn, tempDir, type Credentials } from '../test/support/cairn.js';
+import { spawnServer } from '../test/support/process.js';
 import { send, signRequest } from '../test/support/sign.js';
-import { report } from './support.js';
+import { loadGenerator, report, runLoad } from './support.js';
 
 const CALLS = Number(process.env.BENCH_EVENTS_CALLS ?? 300);
 const SQS_MESSAGES = Number(process.env.BENCH_SQS_MESSAGES ?? 3000);
+const SQS_LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
 /** One signed call to the events API (AWS JSON 1.1). */
 async function eventsCall<T = unknown>(endpoint: string, creds: Credentials, operation: string, input: unknown): Promise<T> {
@@ -256,12 +263,39 @@ async function pump(total: number, workers: number, op: () => Promise<number>): 
   return { perSecond: Math.round(done / ((performance.now() - started) / 1000)), done };
 }
 
-/** SQS messages per second through the API (in-process server, JS SDK, keep-alive connections). */
+/**
+ * SQS messages per second through the API of a `cairn server` process: SendMessage from
+ * wrk (pre-signed requests, keep-alive connections; the generator costs the server's two
+ * cores little), then send, receive and delete with the JS SDK from this process, as a
+ * Node.js application would call it. Every message wrk was told was sent must be in the
+ * queue afterwards.
+ */
 async function sqsThroughput(): Promise<void> {
-  const cairn = await startCairn();
-  const sqs = new SQSClient({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root, maxAttempts: 1 });
+  const dataDir = tempDir('cairn-bench-sqs-');
+  const server = await spawnServer(dataDir, ['--log-level', 'warn']);
+  const sqs = new SQSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: server.root, maxAttempts: 1 });
   try {
-    const { QueueUrl: url } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-throughput', Attributes: { VisibilityTimeout: '600' } }));
+    const { QueueUrl: url = '' } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-throughput', Attributes: { VisibilityTimeout: '600' } }));
+    const now = Date.now();
+    const requests = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const body = JSON.stringify({ QueueUrl: url, MessageBody: JSON.stringify({ n: i, detail: { eventName: 'CreateUser' } }) });
+        const signed = await signRequest(server.endpoint, server.root, {
+          service: 'sqs',
+          headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.SendMessage' },
+          body,
+          signingDate: new Date(now - i * 1000),
+        });
+        const headers = { ...signed.headers };
+        delete headers.host;
+        return { method: 'POST', path: '/', headers, body };
+      }),
+    );
+    const wrkSend = await runLoad({ url: server.endpoint, requests, connections: 16, durationSeconds: SQS_LOAD_SECONDS });
+    const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const stored = Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0);
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
+
     let sent = 0;
     const send = await pump(SQS_MESSAGES, 16, async () => {
       const n = sent++;
@@ -280,15 +314,21 @@ async function sqsThroughput(): Promise<void> {
       await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle }));
       return 1;
     });
-    report(`SQS through the API (${SQS_MESSAGES} messages, JS SDK, in-process server)`, {
-      'SendMessage, 16 callers (messages/s)': send.perSecond,
-      'ReceiveMessage of 10, 8 callers (messages/s)': receive.perSecond,
-      'messages received': receive.done,
-      'DeleteMessage, 16 callers (messages/s)': del.perSecond,
+    report(`SQS through the API of a cairn server process`, {
+      [`SendMessage from ${loadGenerator()}, 16 connections (messages/s)`]: wrkSend.requestsPerSecond,
+      '  p50 / p99 latency (ms)': `${wrkSend.p50Ms} / ${wrkSend.p99Ms}`,
+      '  acknowledged / in the queue (+ those in flight at the end)': `${wrkSend.total - wrkSend.non2xx - wrkSend.errors} / ${stored}`,
+      [`JS SDK, ${SQS_MESSAGES} messages:`]: '',
+      '  SendMessage, 16 callers (messages/s)': send.perSecond,
+      '  ReceiveMessage of 10, 8 callers (messages/s)': receive.perSecond,
+      '  messages received': receive.done,
+      '  DeleteMessage, 16 callers (messages/s)': del.perSecond,
     });
   } finally {
     sqs.destroy();
-    await cairn.stop();
+    server.child.kill('SIGTERM');
+    await server.exited;
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
