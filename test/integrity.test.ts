@@ -6,7 +6,10 @@
  * bytes changed, a log file deleted, a digest changed, deleted, moved, two consecutive
  * digests deleted, a log file no digest lists), and both validators must report it, the
  * AWS CLI exactly as it does against AWS, Cairn the same plus what only it catches.
- * Also: the digest format and chaining, ListPublicKeys, key rotation, stop/start.
+ * Also: the digest format and chaining, ListPublicKeys, key rotation, stop/start; the
+ * command through the AWS SDK (credentials from a profile) against its own signed-HTTP
+ * client; and that client's reads: any key, S3's errors, chunked replies, dropped
+ * keep-alive connections.
  */
 import { CreateTrailCommand, ListPublicKeysCommand, StartLoggingCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import {
@@ -20,18 +23,25 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash, createPublicKey, verify } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestEngine } from '../src/integrity/engine.js';
 import { SigningKeys } from '../src/integrity/keys.js';
+import { signedHttp } from '../src/integrity/signed-http.js';
+import { httpS3Source } from '../src/integrity/sources.js';
 import { SqliteIntegrityStore } from '../src/integrity/sqlite-store.js';
-import { ManualClock } from '../src/platform/clock.js';
+import { ManualClock, systemClock } from '../src/platform/clock.js';
 import { cryptoRandom } from '../src/platform/ids.js';
 import { openStateDatabase } from '../src/storage/sqlite.js';
 import { SqliteTrailStore } from '../src/trails/sqlite-store.js';
 import { Trails } from '../src/trails/trails.js';
-import { startCairn, type TestCairn } from './support/cairn.js';
+import { run, startCairn, tempDir, type TestCairn } from './support/cairn.js';
 import { cairnValidate, clients, cloudTrailBucketPolicy } from './support/digests.js';
+import { cairnBin } from './support/process.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -196,6 +206,32 @@ describe('log file validation (manual clock, stock AWS CLI)', () => {
     expect(mine.code).toBe(0);
     expect(mine.stderr).toBe('');
     expect(mine.stdout).toBe(result.stdout);
+  });
+
+  it('cairn validate-logs prints the same through the AWS SDK (credentials from a profile) as over its own client', async () => {
+    const end = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const args = ['validate-logs', '--trail-arn', arn('us-east-1', 'clean'), '--start-time', startIso, '--end-time', end, '--verbose'];
+    const direct = await run(process.execPath, [cairnBin, ...args], cairn.env());
+    expect(direct.code).toBe(0);
+    expect(direct.stdout).toMatch(/\d+\/\d+ log files valid/);
+    // No credentials in the environment: only the SDK finds them (in the profile file).
+    const dir = tempDir('cairn-profile-');
+    const credentialsFile = join(dir, 'credentials');
+    writeFileSync(credentialsFile, `[bench]\naws_access_key_id = ${cairn.root.accessKeyId}\naws_secret_access_key = ${cairn.root.secretAccessKey}\n`);
+    const rest = cairn.env();
+    delete rest.AWS_ACCESS_KEY_ID;
+    delete rest.AWS_SECRET_ACCESS_KEY;
+    const viaSdk = await run(process.execPath, [cairnBin, ...args], { ...rest, AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_PROFILE: 'bench' });
+    expect(viaSdk.stderr).toBe('');
+    expect(viaSdk.code).toBe(0);
+    expect(viaSdk.stdout).toBe(direct.stdout);
+    // A bucket that is not there stops validation the same way on both paths.
+    const missing = [...args, '--s3-bucket', 'no-such-bucket'];
+    const directMissing = await run(process.execPath, [cairnBin, ...missing], cairn.env());
+    const sdkMissing = await run(process.execPath, [cairnBin, ...missing], { ...rest, AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_PROFILE: 'bench' });
+    expect(directMissing.code).toBe(255);
+    expect(directMissing.stderr).toMatch(/bucket does not exist/);
+    expect([sdkMissing.code, sdkMissing.stderr]).toEqual([255, directMissing.stderr]);
   });
 
   /** The end time the AWS CLI used (its "now"), so both validators look at the same range. */
@@ -391,5 +427,74 @@ describe('the digest engine (in-process)', () => {
     // The private keys are sealed at rest.
     const row = w.store.getKey('us-east-1', after);
     expect(row?.sealedPrivate.includes(Buffer.from('BEGIN'))).toBe(false);
+  });
+});
+
+describe("the validator's signed-HTTP reader", () => {
+  let cairn: TestCairn;
+  beforeAll(async () => {
+    cairn = await startCairn();
+  });
+  afterAll(async () => {
+    await cairn?.stop();
+  });
+
+  it('lists and reads keys with any characters, with their metadata, and names S3 errors as the SDK does', async () => {
+    const s3 = clients(cairn.endpoint, cairn.root, 'us-east-1', systemClock).s3;
+    await s3.send(new CreateBucketCommand({ Bucket: 'odd-keys' }));
+    const keys = ['plain/a.json.gz', 'odd/with space+plus=eq&amp;(x)!*~.gz', 'odd/ünïcödé/ключ.gz', "odd/quote'\"<tag>%20.gz"];
+    for (const [i, key] of keys.entries()) {
+      await s3.send(new PutObjectCommand({ Bucket: 'odd-keys', Key: key, Body: gzipSync(`body ${i}`), Metadata: { signature: `sig-${i}` } }));
+    }
+    const http = signedHttp({ endpoint: cairn.endpoint, credentials: cairn.root, clock: systemClock, maxSockets: 4, maxAttempts: 1 });
+    const source = httpS3Source(http, 'eu-west-1');
+    try {
+      const sdkList = await s3.send(new ListObjectsV2Command({ Bucket: 'odd-keys', Prefix: 'odd/' }));
+      expect(await source.list('odd-keys', 'odd/')).toEqual((sdkList.Contents ?? []).map((o) => o.Key));
+      expect(await source.list('odd-keys', 'odd/', 'odd/with')).toEqual(keys.filter((k) => k.startsWith('odd/') && k > 'odd/with').sort());
+      for (const [i, key] of keys.entries()) {
+        const got = await source.get('odd-keys', key);
+        expect(gunzipSync(got?.body ?? gzipSync('')).toString()).toBe(`body ${i}`);
+        expect(got?.metadata.signature).toBe(`sig-${i}`);
+      }
+      expect(await source.get('odd-keys', 'odd/not-there.gz')).toBeUndefined();
+      const sdkError = await s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket', Key: 'k' })).then(
+        () => undefined,
+        (e: unknown) => (e instanceof Error ? e : undefined),
+      );
+      expect(sdkError?.name).toBe('NoSuchBucket');
+      await expect(source.get('no-such-bucket', 'k')).rejects.toMatchObject({ name: 'NoSuchBucket', message: sdkError?.message });
+    } finally {
+      source.close?.();
+    }
+  });
+
+  it('reads chunked replies and goes on when the server drops a kept-alive connection', async () => {
+    // An HTTP server (not S3) that answers in chunks and, on each connection's second
+    // request, closes the connection without answering, as a server timing out an idle
+    // connection does the moment a request arrives.
+    const perSocket = new WeakMap<object, number>();
+    const server: Server = createServer((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n === 2) {
+        req.socket.destroy();
+        return;
+      }
+      res.setHeader('x-amz-meta-signature', 'abc');
+      for (const part of ['chunked ', 'reply ', req.url ?? '']) res.write(part);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const source = httpS3Source(signedHttp({ endpoint: `http://127.0.0.1:${port}`, credentials: cairn.root, clock: systemClock, maxSockets: 2, maxAttempts: 1 }), 'us-east-1');
+    try {
+      const got = await Promise.all(Array.from({ length: 10 }, (_, i) => source.get('b', `k${i}`)));
+      expect(got.map((o) => o?.body.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `chunked reply /b/k${i}`));
+      expect(got.every((o) => o?.metadata.signature === 'abc')).toBe(true);
+    } finally {
+      source.close?.();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -3,9 +3,7 @@
  * one subcommand. `run` returns the exit code instead of exiting, so tests can call it.
  */
 import { Command, Option } from 'commander';
-import { serverCommand } from './server.js';
-import { envCommand } from './env.js';
-import { validateLogsCommand, type ValidateLogsOptions } from './validate-logs.js';
+import type { ValidateLogsOptions } from './validate-logs.js';
 
 export async function run(argv: string[]): Promise<number> {
   const program = new Command('cairn')
@@ -51,6 +49,8 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(new Option('--s3-region <region>', 'region requests to --s3-endpoint are signed for').env('CAIRN_S3_REGION').default('us-east-1'))
     .addOption(new Option('--s3-virtual-hosted-style', 'address --s3-endpoint buckets as hosts instead of paths').env('CAIRN_S3_VIRTUAL_HOSTED_STYLE'))
     .action(async (opts: Record<string, string | boolean | undefined>) => {
+      // Each subcommand loads only its own modules: the server's would double `validate-logs`' start-up.
+      const { serverCommand } = await import('./server.js');
       code = await serverCommand(opts);
     });
 
@@ -58,7 +58,8 @@ export async function run(argv: string[]): Promise<number> {
     .command('env')
     .description('print shell export lines for the AWS CLI and SDKs to use this server')
     .addOption(new Option('--data-dir <dir>', 'data directory').env('CAIRN_DATA_DIR').default('./cairn-data'))
-    .action((opts: { dataDir: string }) => {
+    .action(async (opts: { dataDir: string }) => {
+      const { envCommand } = await import('./env.js');
       code = envCommand(opts.dataDir);
     });
 
@@ -75,8 +76,9 @@ export async function run(argv: string[]): Promise<number> {
     .option('--public-key <file>', 'a PEM or DER public key to verify digests with, instead of ListPublicKeys (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--local-dir <dir>', 'read digests and log files from a local copy of the bucket\'s AWSLogs/ tree')
     .option('--organization-id <id>', 'the organization id (o-...) of an organization trail')
-    .option('--concurrency <n>', 'files fetched at once (default 32)')
+    .option('--concurrency <n>', 'files fetched at once (default 64)')
     .action(async (opts: ValidateLogsOptions) => {
+      const { validateLogsCommand } = await import('./validate-logs.js');
       code = await validateLogsCommand(opts);
     });
 

@@ -6,13 +6,106 @@
  * from files instead of ListPublicKeys, for logs exported from AWS), `--local-dir DIR` (a
  * copy of the bucket's `AWSLogs/` tree), parallel fetches with a progress bar on a
  * terminal, and the checks the AWS CLI lacks (see integrity/validator.ts).
+ *
+ * With static credentials and an endpoint in the environment (what `cairn env` sets) the
+ * calls go out as plain signed HTTP over keep-alive connections; otherwise through the AWS
+ * SDK, imported only then (it alone resolves profiles, SSO, AWS's endpoints and redirects;
+ * importing it about doubles the command's start-up).
  */
-import { CloudTrailClient, DescribeTrailsCommand, ListPublicKeysCommand } from '@aws-sdk/client-cloudtrail';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { localSource, s3Source, type ObjectSource } from '../integrity/sources.js';
-import { ValidationAbort, validateLogs, type PublicKeyMap } from '../integrity/validator.js';
+import { systemClock } from '../platform/clock.js';
+import { httpS3Source, localSource, s3Source, type ObjectSource } from '../integrity/sources.js';
+import { errorOf, signedHttp, type SignedHttp, type StaticCredentials } from '../integrity/signed-http.js';
+import { DEFAULT_CONCURRENCY, ValidationAbort, validateLogs, type PublicKeyMap } from '../integrity/validator.js';
+
+/** The trail fields the command reads from DescribeTrails. */
+interface TrailInfo {
+  TrailARN?: string;
+  S3BucketName?: string;
+  S3KeyPrefix?: string;
+  IsOrganizationTrail?: boolean;
+}
+
+/** The two CloudTrail calls the command makes, however they are sent. */
+interface CloudTrailCalls {
+  describeTrails(): Promise<TrailInfo[]>;
+  listPublicKeys(from: number, to: number): Promise<PublicKeyMap>;
+  close(): void;
+}
+
+const CLOUDTRAIL_TARGET = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101';
+
+/** CloudTrail's JSON protocol over signed HTTP. */
+function cloudTrailOverHttp(http: SignedHttp, region: string): CloudTrailCalls {
+  const call = async (operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const reply = await http.send({
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${CLOUDTRAIL_TARGET}.${operation}` },
+      body: JSON.stringify(input),
+      service: 'cloudtrail',
+      region,
+    });
+    if (reply.status !== 200) throw errorOf(reply);
+    const text = reply.body.toString('utf8');
+    return text.trim() === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  };
+  return {
+    async describeTrails() {
+      const out = await call('DescribeTrails', {});
+      return Array.isArray(out.trailList) ? (out.trailList as TrailInfo[]) : [];
+    },
+    async listPublicKeys(from, to) {
+      // Timestamps go as epoch seconds, as the SDK sends them.
+      const out = await call('ListPublicKeys', { StartTime: from / 1000, EndTime: to / 1000 });
+      const keys: PublicKeyMap = new Map();
+      const list = Array.isArray(out.PublicKeyList) ? (out.PublicKeyList as { Fingerprint?: unknown; Value?: unknown }[]) : [];
+      for (const k of list) if (typeof k.Fingerprint === 'string' && typeof k.Value === 'string') keys.set(k.Fingerprint, Buffer.from(k.Value, 'base64'));
+      return keys;
+    },
+    close() {
+      http.close();
+    },
+  };
+}
+
+/** CloudTrail through the AWS SDK. */
+function cloudTrailThroughSdk(config: { region: string; credentials?: StaticCredentials; endpoint?: string }): CloudTrailCalls {
+  let client: Promise<{ client: CloudTrailClient; sdk: typeof import('@aws-sdk/client-cloudtrail') }> | undefined;
+  const ready = () =>
+    (client ??= import('@aws-sdk/client-cloudtrail').then((sdk) => ({
+      sdk,
+      client: new sdk.CloudTrailClient({
+        region: config.region,
+        ...(config.credentials !== undefined ? { credentials: config.credentials } : {}),
+        ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
+      }),
+    })));
+  return {
+    async describeTrails() {
+      const { client: c, sdk } = await ready();
+      return (await c.send(new sdk.DescribeTrailsCommand({}))).trailList ?? [];
+    },
+    async listPublicKeys(from, to) {
+      const { client: c, sdk } = await ready();
+      const out = await c.send(new sdk.ListPublicKeysCommand({ StartTime: new Date(from), EndTime: new Date(to) }));
+      const keys: PublicKeyMap = new Map();
+      for (const k of out.PublicKeyList ?? []) if (k.Fingerprint !== undefined && k.Value !== undefined) keys.set(k.Fingerprint, k.Value);
+      return keys;
+    },
+    close() {
+      void client?.then(({ client: c }) => c.destroy(), () => undefined);
+    },
+  };
+}
+
+/** Tries per request: AWS_MAX_ATTEMPTS as the SDK reads it, else its 3. */
+function maxAttempts(env: NodeJS.ProcessEnv): number {
+  const n = Number(env.AWS_MAX_ATTEMPTS);
+  return Number.isInteger(n) && n > 0 ? n : 3;
+}
 
 /** The command's options, as commander parses them. */
 export interface ValidateLogsOptions {
@@ -107,6 +200,7 @@ function progressBar(stream: CommandIo['stderr']): { update(done: number, total:
  * 1 when anything is invalid, 255 when validation could not run (as the AWS CLI).
  */
 export async function validateLogsCommand(opts: ValidateLogsOptions, io: CommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const closers: (() => void)[] = [];
   try {
     const startTime = parseTime(opts.startTime);
     const endTime = opts.endTime !== undefined ? parseTime(opts.endTime) : Date.now();
@@ -120,23 +214,34 @@ export async function validateLogsCommand(opts: ValidateLogsOptions, io: Command
     const accessKeyId = io.env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = io.env.AWS_SECRET_ACCESS_KEY;
     const sessionToken = io.env.AWS_SESSION_TOKEN;
-    const credentials =
-      accessKeyId !== undefined && secretAccessKey !== undefined
-        ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) } }
-        : {};
+    const credentials: StaticCredentials | undefined =
+      accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) } : undefined;
+    const requested = opts.concurrency !== undefined ? Number(opts.concurrency) : undefined;
+    const concurrency = requested !== undefined && Number.isInteger(requested) && requested > 0 ? requested : undefined;
+    const http = (url: string, creds: StaticCredentials): SignedHttp =>
+      signedHttp({ endpoint: url, credentials: creds, clock: systemClock, maxSockets: concurrency ?? DEFAULT_CONCURRENCY, maxAttempts: maxAttempts(io.env) });
     // The SDK's notice about its future Node.js support would break output parity with the AWS CLI.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    let cloudtrail: CloudTrailClient | undefined;
-    const cloudtrailClient = (): CloudTrailClient =>
-      (cloudtrail ??= new CloudTrailClient({ region, ...credentials, ...(cloudtrailEndpoint !== undefined ? { endpoint: cloudtrailEndpoint } : {}) }));
+    let cloudtrail: CloudTrailCalls | undefined;
+    const cloudtrailCalls = (): CloudTrailCalls => {
+      if (!cloudtrail) {
+        const calls =
+          credentials !== undefined && cloudtrailEndpoint !== undefined
+            ? cloudTrailOverHttp(http(cloudtrailEndpoint, credentials), region)
+            : cloudTrailThroughSdk({ region, ...(credentials !== undefined ? { credentials } : {}), ...(cloudtrailEndpoint !== undefined ? { endpoint: cloudtrailEndpoint } : {}) });
+        closers.push(() => calls.close());
+        cloudtrail = calls;
+      }
+      return cloudtrail;
+    };
 
     let bucket = opts.s3Bucket;
     let prefix = opts.s3Prefix;
     const organizationId = opts.organizationId;
     if (bucket === undefined) {
       if (opts.localDir !== undefined) throw new ValidationAbort('--local-dir needs --s3-bucket: the bucket the files were copied from');
-      const trails = await cloudtrailClient().send(new DescribeTrailsCommand({}));
-      const trail = (trails.trailList ?? []).find((t) => t.TrailARN === opts.trailArn);
+      const trails = await cloudtrailCalls().describeTrails();
+      const trail = trails.find((t) => t.TrailARN === opts.trailArn);
       if (!trail?.S3BucketName) throw new ValidationAbort(`A trail could not be found for ${opts.trailArn}`);
       bucket = trail.S3BucketName;
       prefix = trail.S3KeyPrefix;
@@ -147,28 +252,15 @@ export async function validateLogsCommand(opts: ValidateLogsOptions, io: Command
     }
 
     const fileKeys = opts.publicKey && opts.publicKey.length > 0 ? readPublicKeyFiles(opts.publicKey) : undefined;
-    const publicKeys = async (from: number, to: number): Promise<PublicKeyMap> => {
-      if (fileKeys) return fileKeys;
-      const out = await cloudtrailClient().send(new ListPublicKeysCommand({ StartTime: new Date(from), EndTime: new Date(to) }));
-      const keys: PublicKeyMap = new Map();
-      for (const k of out.PublicKeyList ?? []) if (k.Fingerprint !== undefined && k.Value !== undefined) keys.set(k.Fingerprint, k.Value);
-      return keys;
-    };
+    const publicKeys = async (from: number, to: number): Promise<PublicKeyMap> => (fileKeys ? fileKeys : cloudtrailCalls().listPublicKeys(from, to));
     const source: ObjectSource =
       opts.localDir !== undefined
         ? localSource(opts.localDir, prefix)
-        : s3Source(
-            new S3Client({
-              region,
-              followRegionRedirects: true,
-              // Every file's SHA-256 is checked against its digest; S3's own checksums would only add work.
-              responseChecksumValidation: 'WHEN_REQUIRED',
-              ...credentials,
-              ...(endpoint !== undefined ? { endpoint, forcePathStyle: true } : {}),
-            }),
-          );
+        : credentials !== undefined && endpoint !== undefined
+          ? httpS3Source(http(endpoint, credentials), region)
+          : await sdkSource({ region, ...(credentials !== undefined ? { credentials } : {}), ...(endpoint !== undefined ? { endpoint } : {}) });
+    closers.push(() => source.close?.());
     const bar = io.stderr.isTTY ? progressBar(io.stderr) : undefined;
-    const concurrency = opts.concurrency !== undefined ? Number(opts.concurrency) : undefined;
     const result = await validateLogs({
       trailArn: opts.trailArn,
       startTime,
@@ -181,7 +273,7 @@ export async function validateLogsCommand(opts: ValidateLogsOptions, io: Command
       verbose: opts.verbose === true,
       source,
       publicKeys,
-      ...(concurrency !== undefined && Number.isInteger(concurrency) && concurrency > 0 ? { concurrency } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
       ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {}),
     });
     bar?.clear();
@@ -191,5 +283,22 @@ export async function validateLogsCommand(opts: ValidateLogsOptions, io: Command
     const message = e instanceof Error ? e.message : String(e);
     io.stderr.write(`\n${message}\n`);
     return 255;
+  } finally {
+    for (const close of closers) close();
   }
+}
+
+/** Objects through the AWS SDK's S3 client, imported now. */
+async function sdkSource(config: { region: string; credentials?: StaticCredentials; endpoint?: string }): Promise<ObjectSource> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  return s3Source(
+    new S3Client({
+      region: config.region,
+      followRegionRedirects: true,
+      // Every file's SHA-256 is checked against its digest; S3's own checksums would only add work.
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...(config.credentials !== undefined ? { credentials: config.credentials } : {}),
+      ...(config.endpoint !== undefined ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
+    }),
+  );
 }

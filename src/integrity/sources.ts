@@ -1,12 +1,15 @@
 /**
- * Where the validator reads digests and log files from: any S3 endpoint through the AWS
- * SDK (Cairn, AWS, another S3-compatible store), or a local folder holding the `AWSLogs/`
- * tree copied out of a bucket. A local copy has no S3 object metadata, so digests read
- * from it carry no signature of their own (see validator.ts for how that is handled).
+ * Where the validator reads digests and log files from: an S3-compatible endpoint over
+ * signed keep-alive HTTP (signed-http.ts), any S3 endpoint through the AWS SDK (for what
+ * only the SDK resolves: profiles, SSO, AWS's own endpoints and redirects), or a local
+ * folder holding the `AWSLogs/` tree copied out of a bucket. A local copy has no S3 object
+ * metadata, so digests read from it carry no signature of their own (see validator.ts for
+ * how that is handled).
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { errorOf, uriEncode, xmlElement, type SignedHttp } from './signed-http.js';
 
 /** An object as read: its bytes and its user metadata (`x-amz-meta-*`, names without the prefix). */
 export interface SourceObject {
@@ -22,18 +25,24 @@ export interface ObjectSource {
   list(bucket: string, prefix: string, startAfter?: string): Promise<string[]>;
   /** The object, or undefined when there is none (S3's NoSuchKey). */
   get(bucket: string, key: string): Promise<SourceObject | undefined>;
+  /** Lets go of its connections (a no-op where there are none). */
+  close?(): void;
 }
 
 /**
- * Objects through an S3 client.
+ * Objects through an S3 client of the AWS SDK.
  *
  * @example
  * const source = s3Source(new S3Client({ forcePathStyle: true }));
  */
 export function s3Source(client: S3Client): ObjectSource {
+  // The caller built the client, so the SDK is loaded already; importing it here at first
+  // use keeps it off the start-up path of every other source.
+  const sdk = (): Promise<typeof import('@aws-sdk/client-s3')> => import('@aws-sdk/client-s3');
   return {
     offline: false,
     async list(bucket, prefix, startAfter) {
+      const { ListObjectsV2Command } = await sdk();
       const keys: string[] = [];
       let token: string | undefined;
       do {
@@ -50,6 +59,7 @@ export function s3Source(client: S3Client): ObjectSource {
       return keys;
     },
     async get(bucket, key) {
+      const { GetObjectCommand } = await sdk();
       try {
         const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         const body = out.Body ? Buffer.from(await out.Body.transformToByteArray()) : Buffer.alloc(0);
@@ -59,6 +69,56 @@ export function s3Source(client: S3Client): ObjectSource {
         if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
         throw e;
       }
+    },
+    close() {
+      client.destroy();
+    },
+  };
+}
+
+/**
+ * Objects through plain signed HTTP: path-style requests to an S3-compatible endpoint
+ * (Cairn, MinIO, ...), many at once over keep-alive connections. Answers as {@link s3Source}
+ * does, with the SDK's error names and messages.
+ *
+ * @example
+ * const source = httpS3Source(signedHttp({ endpoint, credentials, clock: systemClock, maxSockets: 64, maxAttempts: 3 }), 'us-east-1');
+ */
+export function httpS3Source(http: SignedHttp, region: string): ObjectSource {
+  const objectPath = (bucket: string, key: string): string => `/${uriEncode(bucket)}/${key.split('/').map(uriEncode).join('/')}`;
+  return {
+    offline: false,
+    async list(bucket, prefix, startAfter) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const query: Record<string, string> = { 'list-type': '2', prefix };
+        if (token !== undefined) query['continuation-token'] = token;
+        else if (startAfter !== undefined) query['start-after'] = startAfter;
+        const reply = await http.send({ method: 'GET', path: `/${uriEncode(bucket)}`, query, service: 's3', region });
+        if (reply.status !== 200) throw errorOf(reply);
+        const xml = reply.body.toString('utf8');
+        for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+          const key = xmlElement(m[1] ?? '', 'Key');
+          if (key !== undefined) keys.push(key);
+        }
+        token = xmlElement(xml, 'IsTruncated') === 'true' ? xmlElement(xml, 'NextContinuationToken') : undefined;
+      } while (token !== undefined);
+      return keys;
+    },
+    async get(bucket, key) {
+      const reply = await http.send({ method: 'GET', path: objectPath(bucket, key), service: 's3', region });
+      if (reply.status !== 200) {
+        const error = errorOf(reply);
+        if (error.name === 'NoSuchKey' || error.name === 'NotFound') return undefined;
+        throw error;
+      }
+      const metadata: Record<string, string> = {};
+      for (const [name, value] of Object.entries(reply.headers)) if (name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = value;
+      return { body: reply.body, metadata };
+    },
+    close() {
+      http.close();
     },
   };
 }

@@ -2,14 +2,15 @@
  * Log file integrity validation, shared by `cairn validate-logs` and the tests: walks a
  * trail's digest chain backwards from the newest digest exactly as `aws cloudtrail
  * validate-logs` does (same listing range, same order, same output lines and exit code),
- * but fetches digests and log files in parallel, and then checks what the AWS CLI does
- * not: each digest's recorded hash and signature of its predecessor, digests missing from
- * the chain where the CLI's skip-ahead hides them (two or more consecutive digests
- * deleted), and log files in the bucket for a period the chain covers that no digest lists.
+ * but fetches digests and log files in parallel (every listed digest at once, each log
+ * file as soon as a digest naming it arrives, before the walk gets there; results are
+ * still taken in the CLI's order), and then checks what the AWS CLI does not: each
+ * digest's recorded hash and signature of its predecessor, digests missing from the chain
+ * where the CLI's skip-ahead hides them (two or more consecutive digests deleted), and log
+ * files in the bucket for a period the chain covers that no digest lists.
  */
 import type { KeyObject } from 'node:crypto';
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import {
   basicTime,
@@ -24,9 +25,10 @@ import {
 } from './digest.js';
 import type { ObjectSource } from './sources.js';
 
-const gunzipAsync = promisify(gunzip);
 const HOUR = 60 * 60 * 1000;
 const MINUTE = 60 * 1000;
+/** Files read at once unless told otherwise. */
+export const DEFAULT_CONCURRENCY = 64;
 
 /** Public keys by fingerprint: PKCS#1 (or SPKI) DER bytes. */
 export type PublicKeyMap = Map<string, Uint8Array>;
@@ -48,7 +50,7 @@ export interface ValidateOptions {
   source: ObjectSource;
   /** ListPublicKeys for a time range (ms): keys by fingerprint. */
   publicKeys: (from: number, to: number) => Promise<PublicKeyMap>;
-  /** Parallel fetches (default 32). */
+  /** Files read at once (default 64: the more at once, the less each costs a Cairn server, which commits its records in groups). */
   concurrency?: number;
   /** Told as files are checked, for a progress bar. */
   onProgress?: (done: number, total: number) => void;
@@ -120,6 +122,9 @@ interface LogRef {
   result?: 'valid' | 'mismatch' | 'missing' | 'format';
 }
 
+/** A log file as read: its SHA-256 (uncompressed), or why there is none. */
+type LogRead = { kind: 'found'; hash: string } | { kind: 'missing' } | { kind: 'format' } | { kind: 'failed'; error: unknown };
+
 const REQUIRED = ['digestPublicKeyFingerprint', 'digestS3Bucket', 'digestS3Object', 'previousDigestSignature', 'digestEndTime', 'digestStartTime'];
 
 /** `2015-01-08T05:21:42Z`, as the AWS CLI displays times. */
@@ -142,16 +147,29 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
-/** Runs `fn` over `items` with at most `limit` at once. */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await fn(item);
+/**
+ * Runs tasks with at most `limit` at once. Urgent ones (listings, digests: the chain walk
+ * waits on them) go before the log files queued behind them.
+ */
+class Limiter {
+  private active = 0;
+  private readonly urgent: (() => void)[] = [];
+  private readonly queued: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>, urgent: boolean): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => (urgent ? this.urgent : this.queued).push(resolve));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      // The slot passes straight to the next task waiting, else frees up.
+      const next = this.urgent.shift() ?? this.queued.shift();
+      if (next) next();
+      else this.active--;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  }
 }
 
 /**
@@ -170,8 +188,10 @@ class Validation {
   private readonly accountId: string;
   private readonly trailName: string;
   private readonly homeRegion: string;
-  private readonly concurrency: number;
+  private readonly limiter: Limiter;
   private readonly cache = new Map<string, Promise<Fetched>>();
+  private readonly logReads = new Map<string, Promise<LogRead>>();
+  private readonly digestLists = new Map<string, Promise<[string[], string[]]>>();
   private readonly keyObjects = new Map<string, KeyObject | null>();
   private readonly events: Event[] = [];
   private readonly counts: ValidationCounts = {
@@ -196,7 +216,7 @@ class Validation {
     this.homeRegion = parts[3] ?? '';
     this.accountId = opts.accountId ?? parts[4] ?? '';
     this.trailName = opts.trailArn.split('/').at(-1) ?? '';
-    this.concurrency = opts.concurrency ?? 32;
+    this.limiter = new Limiter(opts.concurrency ?? DEFAULT_CONCURRENCY);
   }
 
   async run(): Promise<ValidationResult> {
@@ -205,8 +225,12 @@ class Validation {
     out.push({ stream: 'stdout', text: `Validating log files for trail ${opts.trailArn} between ${displayTime(opts.startTime)} and ${displayTime(opts.endTime)}\n\n` });
     await this.traverse(false);
     await this.traverse(true);
+    // The extra checks only list and read digests: they run while the log files come in.
+    // A failure of the log files' reads is still the one reported when both fail.
+    const extra = opts.thorough !== false ? this.extraChecks() : Promise.resolve();
+    extra.catch(() => undefined);
     await this.checkLogs();
-    if (opts.thorough !== false) await this.extraChecks();
+    await extra;
     // The AWS CLI's output, in its order: each digest, then its log files.
     let doubleSpaced = true;
     const status = (text: string, error: boolean): void => {
@@ -295,7 +319,7 @@ class Validation {
     const to = basicTime(opts.endTime + HOUR);
     const standard: string[] = [];
     const backfill: string[] = [];
-    for (const key of await opts.source.list(bucket, folder.slice(0, -1), marker)) {
+    for (const key of await this.list(bucket, folder.slice(0, -1), marker)) {
       if (!pattern.test(key)) continue;
       const date = keyDate(key);
       if (date > to) break;
@@ -305,26 +329,80 @@ class Validation {
     return [standard, backfill];
   }
 
+  private list(bucket: string, prefix: string, startAfter?: string): Promise<string[]> {
+    return this.limiter.run(() => this.opts.source.list(bucket, prefix, startAfter), true);
+  }
+
+  /** The digest keys of `bucket` in range, listed once for both walks. */
+  private digestsIn(bucket: string): Promise<[string[], string[]]> {
+    let p = this.digestLists.get(bucket);
+    if (!p) {
+      p = this.listDigests(bucket, this.opts.prefix);
+      this.digestLists.set(bucket, p);
+    }
+    return p;
+  }
+
   private fetch(bucket: string, key: string): Promise<Fetched> {
     const id = `${bucket}/${key}`;
     let p = this.cache.get(id);
     if (!p) {
-      p = (async (): Promise<Fetched> => {
+      this.total++;
+      p = this.limiter.run(async (): Promise<Fetched> => {
         const obj = await this.opts.source.get(bucket, key);
         this.progress();
         if (!obj) return { kind: 'missing' };
         try {
-          const raw = await gunzipAsync(obj.body);
+          const raw = gunzipSync(obj.body);
           const doc: unknown = JSON.parse(raw.toString('utf8'));
           if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { kind: 'format', metadata: obj.metadata };
           return { kind: 'found', raw, doc: doc as Record<string, unknown>, metadata: obj.metadata };
         } catch {
           return { kind: 'format', metadata: obj.metadata };
         }
-      })();
+      }, true);
       this.cache.set(id, p);
     }
     return p;
+  }
+
+  /**
+   * A log file's hash, read once. Never rejects: a read that failed is kept as such and
+   * stops validation only if the file's result is needed (see checkLogs).
+   */
+  private readLog(bucket: string, key: string): Promise<LogRead> {
+    const id = `${bucket}/${key}`;
+    let p = this.logReads.get(id);
+    if (!p) {
+      this.total++;
+      p = this.limiter
+        .run(async (): Promise<LogRead> => {
+          const obj = await this.opts.source.get(bucket, key);
+          this.progress();
+          if (!obj) return { kind: 'missing' };
+          try {
+            return { kind: 'found', hash: createHash('sha256').update(gunzipSync(obj.body)).digest('hex') };
+          } catch {
+            return { kind: 'format' };
+          }
+        }, false)
+        .catch((error: unknown): LogRead => ({ kind: 'failed', error }));
+      this.logReads.set(id, p);
+    }
+    return p;
+  }
+
+  /**
+   * Starts reading the log files a fetched digest lists, before the walk reaches it: the
+   * AWS CLI reads them after the digest checks out, and so are they counted (checkLogs);
+   * reading early only overlaps the waits.
+   */
+  private readLogsOf(fetched: Fetched): void {
+    const files = fetched.doc?.logFiles;
+    if (!Array.isArray(files)) return;
+    for (const f of files as { s3Bucket?: unknown; s3Object?: unknown }[]) {
+      if (typeof f.s3Bucket === 'string' && typeof f.s3Object === 'string') void this.readLog(f.s3Bucket, f.s3Object);
+    }
   }
 
   private progress(): void {
@@ -355,22 +433,24 @@ class Validation {
   private async traverse(backfill: boolean): Promise<void> {
     const { opts } = this;
     let bucket = opts.bucket;
-    const prefix = opts.prefix;
-    const lists = new Map<string, [string[], string[]]>();
     const listFor = async (b: string): Promise<string[]> => {
-      let l = lists.get(b);
-      if (!l) {
-        l = await this.listDigests(b, prefix);
-        lists.set(b, l);
-      }
+      const l = await this.digestsIn(b);
       return [...(backfill ? l[1] : l[0])];
     };
+    // The keys are asked for while the digests are listed; they are needed only if there are digests.
+    const loading = backfill ? undefined : this.loadKeys(opts.startTime, opts.endTime + 2 * HOUR);
+    loading?.catch(() => undefined);
     let digests = await listFor(bucket);
     if (digests.length === 0) return;
-    this.total += digests.length;
-    // Fetch every listed digest at once; the walk below then runs on what came back.
-    for (const key of digests) void this.fetch(bucket, key).catch(() => undefined);
-    const keys: PublicKeyMap = backfill ? new Map<string, Uint8Array>() : await this.loadKeys(opts.startTime, opts.endTime + 2 * HOUR);
+    // Fetch every listed digest, and the log files each lists, at once; the walk below
+    // then runs on what came back.
+    for (const key of digests) {
+      this.fetch(bucket, key).then(
+        (f) => this.readLogsOf(f),
+        () => undefined,
+      );
+    }
+    const keys: PublicKeyMap = loading ? await loading : new Map<string, Uint8Array>();
     let next = lastDigest(digests);
     let lastStart = next?.date ?? 0;
     let hint: string | undefined;
@@ -489,36 +569,26 @@ class Validation {
   // ---- log files ----
 
   private async checkLogs(): Promise<void> {
-    const unique = new Map<string, LogRef[]>();
+    const unique = new Map<string, { read: Promise<LogRead>; refs: LogRef[] }>();
     for (const e of this.events) {
       if (e.kind !== 'digest') continue;
       for (const log of e.logs) {
         const id = `${log.bucket}/${log.key}`;
-        const list = unique.get(id) ?? [];
-        list.push(log);
-        unique.set(id, list);
+        const entry = unique.get(id) ?? { read: this.readLog(log.bucket, log.key), refs: [] };
+        entry.refs.push(log);
+        unique.set(id, entry);
       }
     }
-    this.total += unique.size;
-    await pool([...unique.values()], this.concurrency, async (refs) => {
-      const first = refs[0];
-      if (!first) return;
-      const obj = await this.opts.source.get(first.bucket, first.key);
-      this.progress();
-      let hash: string | undefined;
-      if (obj) {
-        try {
-          hash = createHash('sha256').update(await gunzipAsync(obj.body)).digest('hex');
-        } catch {
-          hash = undefined;
-        }
-      }
+    for (const { read, refs } of unique.values()) {
+      const got = await read;
+      // A file that could not be read (access denied, the endpoint gone) stops validation, as the AWS CLI's errors do.
+      if (got.kind === 'failed') throw got.error;
       for (const ref of refs) {
-        ref.result = !obj ? 'missing' : hash === undefined ? 'format' : hash === ref.hash ? 'valid' : 'mismatch';
+        ref.result = got.kind === 'found' ? (got.hash === ref.hash ? 'valid' : 'mismatch') : got.kind;
         if (ref.result === 'valid') this.counts.validLogs++;
         else this.counts.invalidLogs++;
       }
-    });
+    }
   }
 
   // ---- what the AWS CLI misses ----
@@ -592,7 +662,7 @@ class Validation {
     const candidates: string[] = [];
     const days = dayFolders(from, to);
     const bucket = opts.bucket;
-    const lists = await Promise.all(days.map((day) => opts.source.list(bucket, `${folder}${day}/`)));
+    const lists = await Promise.all(days.map((day) => this.list(bucket, `${folder}${day}/`)));
     for (const key of lists.flat()) {
       if (listed.has(`${bucket}/${key}`)) continue;
       const minute = logFileKeyTime(key);
@@ -603,14 +673,15 @@ class Validation {
     if (candidates.length === 0) return;
     // Other trails may deliver to the same folder: their digests list their files.
     const digestDir = this.digestPrefix(opts.prefix);
-    const others = (await Promise.all(dayFolders(from, to + HOUR).map((day) => opts.source.list(bucket, `${digestDir}${day}/`)))).flat();
+    const others = (await Promise.all(dayFolders(from, to + HOUR).map((day) => this.list(bucket, `${digestDir}${day}/`)))).flat();
     const unseen = others.filter((k) => !this.cache.has(`${bucket}/${k}`));
-    this.total += unseen.length;
-    await pool(unseen, this.concurrency, async (k) => {
-      const f = await this.fetch(bucket, k);
-      const files = f.doc?.logFiles;
-      if (Array.isArray(files)) for (const l of files as { s3Bucket?: unknown; s3Object?: unknown }[]) listed.add(`${String(l.s3Bucket)}/${String(l.s3Object)}`);
-    });
+    await Promise.all(
+      unseen.map(async (k) => {
+        const f = await this.fetch(bucket, k);
+        const files = f.doc?.logFiles;
+        if (Array.isArray(files)) for (const l of files as { s3Bucket?: unknown; s3Object?: unknown }[]) listed.add(`${String(l.s3Bucket)}/${String(l.s3Object)}`);
+      }),
+    );
     for (const key of candidates) {
       if (listed.has(`${bucket}/${key}`)) continue;
       this.counts.invalidLogs++;
