@@ -9,7 +9,7 @@
  * Also: the digest format and chaining, ListPublicKeys, key rotation, stop/start; the
  * command through the AWS SDK (credentials from a profile) against its own signed-HTTP
  * client; and that client's reads: any key, S3's errors, chunked replies, dropped
- * keep-alive connections.
+ * keep-alive connections, retries, a clock that is off.
  */
 import { CreateTrailCommand, ListPublicKeysCommand, StartLoggingCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import {
@@ -446,7 +446,7 @@ describe("the validator's signed-HTTP reader", () => {
     for (const [i, key] of keys.entries()) {
       await s3.send(new PutObjectCommand({ Bucket: 'odd-keys', Key: key, Body: gzipSync(`body ${i}`), Metadata: { signature: `sig-${i}` } }));
     }
-    const http = signedHttp({ endpoint: cairn.endpoint, credentials: cairn.root, clock: systemClock, maxSockets: 4, maxAttempts: 1 });
+    const http = signedHttp({ endpoint: cairn.endpoint, credentials: cairn.root, clock: systemClock, connections: 4, maxAttempts: 1 });
     const source = httpS3Source(http, 'eu-west-1');
     try {
       const sdkList = await s3.send(new ListObjectsV2Command({ Bucket: 'odd-keys', Prefix: 'odd/' }));
@@ -487,7 +487,7 @@ describe("the validator's signed-HTTP reader", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const source = httpS3Source(signedHttp({ endpoint: `http://127.0.0.1:${port}`, credentials: cairn.root, clock: systemClock, maxSockets: 2, maxAttempts: 1 }), 'us-east-1');
+    const source = httpS3Source(signedHttp({ endpoint: `http://127.0.0.1:${port}`, credentials: cairn.root, clock: systemClock, connections: 2, maxAttempts: 1 }), 'us-east-1');
     try {
       const got = await Promise.all(Array.from({ length: 10 }, (_, i) => source.get('b', `k${i}`)));
       expect(got.map((o) => o?.body.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `chunked reply /b/k${i}`));
@@ -495,6 +495,58 @@ describe("the validator's signed-HTTP reader", () => {
     } finally {
       source.close?.();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('retries throttling and 5xx replies as the SDK does, within AWS_MAX_ATTEMPTS', async () => {
+    // Each key is refused twice (503 SlowDown, then a 500 with no body), then served.
+    const seen = new Map<string, number>();
+    const server: Server = createServer((req, res) => {
+      const n = (seen.get(req.url ?? '') ?? 0) + 1;
+      seen.set(req.url ?? '', n);
+      if (n === 1) {
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      } else if (n === 2) {
+        res.writeHead(500);
+        res.end();
+      } else res.end(`served ${req.url ?? ''}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const source = (maxAttempts: number) => httpS3Source(signedHttp({ endpoint, credentials: cairn.root, clock: systemClock, connections: 2, maxAttempts }), 'us-east-1');
+    const once = source(1);
+    const thrice = source(3);
+    try {
+      await expect(once.get('b', 'one')).rejects.toMatchObject({ name: 'SlowDown', message: 'Please reduce your request rate.' });
+      await expect(once.get('b', 'one')).rejects.toMatchObject({ name: 'UnknownError', status: 500 });
+      expect((await once.get('b', 'one'))?.body.toString()).toBe('served /b/one');
+      expect((await thrice.get('b', 'three'))?.body.toString()).toBe('served /b/three');
+      expect(seen.get('/b/three')).toBe(3);
+    } finally {
+      once.close?.();
+      thrice.close?.();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("signs by the server's clock once told its own is off", async () => {
+    // An hour slow: Cairn refuses the signature (RequestTimeTooSkewed) and says its time
+    // in the Date header; the client sends the request again signed by that time.
+    const s3 = clients(cairn.endpoint, cairn.root, 'us-east-1', systemClock).s3;
+    await s3.send(new CreateBucketCommand({ Bucket: 'skewed-clock' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'skewed-clock', Key: 'plain/a.json.gz', Body: 'a', Metadata: { signature: 'sig-a' } }));
+    const slow = { now: () => Date.now() - HOUR };
+    const skewed = (maxAttempts: number) => httpS3Source(signedHttp({ endpoint: cairn.endpoint, credentials: cairn.root, clock: slow, connections: 2, maxAttempts }), 'us-east-1');
+    const once = skewed(1);
+    const twice = skewed(2);
+    try {
+      await expect(once.list('skewed-clock', 'plain/')).rejects.toMatchObject({ name: 'RequestTimeTooSkewed' });
+      expect(await twice.list('skewed-clock', 'plain/')).toEqual(['plain/a.json.gz']);
+      expect((await twice.get('skewed-clock', 'plain/a.json.gz'))?.metadata.signature).toBe('sig-a');
+    } finally {
+      once.close?.();
+      twice.close?.();
     }
   });
 });

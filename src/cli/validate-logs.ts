@@ -8,9 +8,10 @@
  * terminal, and the checks the AWS CLI lacks (see integrity/validator.ts).
  *
  * With static credentials and an endpoint in the environment (what `cairn env` sets) the
- * calls go out as plain signed HTTP over keep-alive connections; otherwise through the AWS
- * SDK, imported only then (it alone resolves profiles, SSO, AWS's endpoints and redirects;
- * importing it about doubles the command's start-up).
+ * calls go out through integrity/signed-http.ts (the SDK's signer over undici's keep-alive
+ * connections); otherwise through the AWS SDK's clients, imported only then (they alone
+ * resolve profiles, SSO, AWS's endpoints and redirects; importing them about doubles the
+ * command's start-up).
  */
 import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { createHash, createPublicKey } from 'node:crypto';
@@ -219,7 +220,7 @@ export async function validateLogsCommand(opts: ValidateLogsOptions, io: Command
     const requested = opts.concurrency !== undefined ? Number(opts.concurrency) : undefined;
     const concurrency = requested !== undefined && Number.isInteger(requested) && requested > 0 ? requested : undefined;
     const http = (url: string, creds: StaticCredentials): SignedHttp =>
-      signedHttp({ endpoint: url, credentials: creds, clock: systemClock, maxSockets: concurrency ?? DEFAULT_CONCURRENCY, maxAttempts: maxAttempts(io.env) });
+      signedHttp({ endpoint: url, credentials: creds, clock: systemClock, connections: concurrency ?? DEFAULT_CONCURRENCY, maxAttempts: maxAttempts(io.env) });
     // The SDK's notice about its future Node.js support would break output parity with the AWS CLI.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     let cloudtrail: CloudTrailCalls | undefined;

@@ -9,7 +9,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { errorOf, uriEncode, xmlElement, type SignedHttp } from './signed-http.js';
+import { errorOf, parseXml, uriEncode, xmlChild, xmlList, xmlText, type SignedHttp } from './signed-http.js';
 
 /** An object as read: its bytes and its user metadata (`x-amz-meta-*`, names without the prefix). */
 export interface SourceObject {
@@ -82,7 +82,7 @@ export function s3Source(client: S3Client): ObjectSource {
  * does, with the SDK's error names and messages.
  *
  * @example
- * const source = httpS3Source(signedHttp({ endpoint, credentials, clock: systemClock, maxSockets: 64, maxAttempts: 3 }), 'us-east-1');
+ * const source = httpS3Source(signedHttp({ endpoint, credentials, clock: systemClock, connections: 64, maxAttempts: 3 }), 'us-east-1');
  */
 export function httpS3Source(http: SignedHttp, region: string): ObjectSource {
   const objectPath = (bucket: string, key: string): string => `/${uriEncode(bucket)}/${key.split('/').map(uriEncode).join('/')}`;
@@ -97,12 +97,12 @@ export function httpS3Source(http: SignedHttp, region: string): ObjectSource {
         else if (startAfter !== undefined) query['start-after'] = startAfter;
         const reply = await http.send({ method: 'GET', path: `/${uriEncode(bucket)}`, query, service: 's3', region });
         if (reply.status !== 200) throw errorOf(reply);
-        const xml = reply.body.toString('utf8');
-        for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-          const key = xmlElement(m[1] ?? '', 'Key');
+        const result = xmlChild(parseXml(reply.body.toString('utf8')), 'ListBucketResult');
+        for (const entry of xmlList(xmlChild(result, 'Contents'))) {
+          const key = xmlText(xmlChild(entry, 'Key'));
           if (key !== undefined) keys.push(key);
         }
-        token = xmlElement(xml, 'IsTruncated') === 'true' ? xmlElement(xml, 'NextContinuationToken') : undefined;
+        token = xmlText(xmlChild(result, 'IsTruncated')) === 'true' ? xmlText(xmlChild(result, 'NextContinuationToken')) : undefined;
       } while (token !== undefined);
       return keys;
     },
