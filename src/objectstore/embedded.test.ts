@@ -1,4 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -53,6 +55,17 @@ function filesUnder(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
+/** Every stored segment's bytes as kept on disk: blob files, and small segments kept in objects.db. */
+function storedSegments(dir: string): Buffer[] {
+  const files = filesUnder(join(dir, 'blobs')).map((f) => readFileSync(f));
+  const db = new Database(join(dir, 'objects.db'), { readonly: true });
+  try {
+    return [...files, ...db.prepare<[], Buffer>('SELECT bytes FROM inline_segments').pluck().all()];
+  } finally {
+    db.close();
+  }
+}
+
 describe('versioning', () => {
   it('keeps every version when enabled, with delete markers and promotion', async () => {
     const { store, clock } = await fresh();
@@ -104,10 +117,35 @@ describe('versioning', () => {
     expect(ids).toEqual(['null', kept.versionId]);
     expect((await store.getObject('sb-bucket', 'k', { versionId: 'null' })).body.toString()).toBe('null-3');
     // Replaced null versions leave no bytes behind.
-    expect(filesUnder(join(dir, 'blobs'))).toHaveLength(2);
+    expect(storedSegments(dir)).toHaveLength(2);
     const marker = await store.deleteObject('sb-bucket', 'k');
     expect(marker).toEqual({ versionId: 'null', deleteMarker: true });
+    expect(storedSegments(dir)).toHaveLength(1);
+    // A write over the null delete marker makes the key readable again.
+    await store.putObject('sb-bucket', 'k', Buffer.from('null-4'));
+    expect((await store.getObject('sb-bucket', 'k')).body.toString()).toBe('null-4');
+    const afterMarker = (await store.listObjectVersions('sb-bucket')).versions.map((v) => [v.versionId, v.deleteMarker, v.isLatest]);
+    expect(afterMarker).toEqual([
+      ['null', false, true],
+      [kept.versionId, false, false],
+    ]);
+    // Small and large bodies take each other's place.
+    await store.putObject('sb-bucket', 'k', Buffer.alloc(100 * 1024, 'L'));
+    expect((await store.getObject('sb-bucket', 'k')).body.equals(Buffer.alloc(100 * 1024, 'L'))).toBe(true);
+    await store.putObject('sb-bucket', 'k', Buffer.from('null-5'));
+    expect((await store.getObject('sb-bucket', 'k')).body.toString()).toBe('null-5');
+    expect(storedSegments(dir)).toHaveLength(2);
+    expect(filesUnder(join(dir, 'blobs'))).toHaveLength(0);
+    await store.deleteObject('sb-bucket', 'k');
+    expect(storedSegments(dir)).toHaveLength(1);
+    // Nor do replaced or deleted objects too big to be kept inline.
+    const big = Buffer.alloc(200 * 1024, 7);
+    await store.putBucketVersioning('sb-bucket', 'Suspended');
+    await store.putObject('sb-bucket', 'big', big);
+    await store.putObject('sb-bucket', 'big', big);
     expect(filesUnder(join(dir, 'blobs'))).toHaveLength(1);
+    await store.deleteObject('sb-bucket', 'big');
+    expect(filesUnder(join(dir, 'blobs'))).toHaveLength(0);
   });
 
   it('pages through versions with key and version-id markers', async () => {
@@ -159,15 +197,24 @@ describe('hooks', () => {
       },
     });
     await store.createBucket('enc-bucket');
-    await store.putObject('enc-bucket', 'secret', Buffer.from('plain text here'));
-    const stored = filesUnder(join(dir, 'blobs'));
-    expect(stored).toHaveLength(1);
+    const plain = Buffer.from('plain text here');
+    // Big enough for a blob file of its own, where the small one is kept in objects.db.
+    const big = Buffer.alloc(100 * 1024, 'big plain text ');
+    await store.putObject('enc-bucket', 'secret', plain);
+    await store.putObject('enc-bucket', 'big', big);
+    const stored = storedSegments(dir);
+    expect(stored).toHaveLength(2);
+    expect(stored).toContainEqual(xor(plain));
+    expect(stored).toContainEqual(xor(big));
+    expect(filesUnder(join(dir, 'blobs')).map((f) => readFileSync(f))).toEqual([xor(big)]);
     expect((await store.getObject('enc-bucket', 'secret')).body.toString()).toBe('plain text here');
     expect((await store.getObject('enc-bucket', 'secret', { range: { start: 6, end: 9 } })).body.toString()).toBe('text');
+    expect((await store.getObject('enc-bucket', 'big')).body.equals(big)).toBe(true);
+    expect((await store.getObject('enc-bucket', 'big', { range: { start: 1, end: 3 } })).body.toString()).toBe('ig ');
   });
 
   it('reports committed changes with S3 event names and increasing sequencers', async () => {
-    const { store } = await fresh();
+    const { store, dir } = await fresh();
     const events: ObjectEvent[] = [];
     store.use({ afterCommit: (e) => events.push(e) });
     await store.createBucket('ev-bucket');
@@ -177,6 +224,14 @@ describe('hooks', () => {
     expect(events.map((e) => e.eventName)).toEqual(['ObjectCreated:Put', 'ObjectCreated:Copy', 'ObjectRemoved:Delete']);
     const seqs = events.map((e) => e.sequencer);
     expect([...seqs].sort()).toEqual(seqs);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // They keep increasing after the store is reopened.
+    await store.close();
+    const { store: reopened } = await fresh(dir);
+    reopened.use({ afterCommit: (e) => events.push(e) });
+    await reopened.putObject('ev-bucket', 'k', Buffer.from('z'));
+    const last = events.at(-1)?.sequencer ?? '';
+    expect(last > (seqs.at(-1) ?? '')).toBe(true);
   });
 });
 
@@ -201,13 +256,17 @@ describe('files on disk', () => {
     await store.createBucket('sweep');
     await store.putObject('sweep', 'kept', Buffer.from('kept'));
     await store.close();
+    // A write interrupted before its metadata commit leaves a file nothing names.
     const orphan = 'ab'.repeat(16);
     mkdirSync(join(dir, 'blobs', 'ab'), { recursive: true });
     writeFileSync(join(dir, 'blobs', orphan.slice(0, 2), orphan), 'orphan', { flag: 'w' });
+    // Earlier versions staged writes in tmp/.
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
     writeFileSync(join(dir, 'tmp', 'half-written'), 'x');
     const reopened = await fresh(dir);
-    expect(filesUnder(join(dir, 'blobs'))).toHaveLength(1);
-    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect(existsSync(join(dir, 'blobs', orphan.slice(0, 2), orphan))).toBe(false);
+    expect(storedSegments(dir)).toHaveLength(1);
+    expect(existsSync(join(dir, 'tmp'))).toBe(false);
     expect((await reopened.store.getObject('sweep', 'kept')).body.toString()).toBe('kept');
   });
 });
@@ -277,7 +336,14 @@ describe('read path caches', () => {
     const large = Buffer.alloc(300 * 1024, 7);
     large.write('tail', large.length - 4);
     await store.putObject('sizes', 'small', small);
-    await store.putObject('sizes', 'large', large);
+    // Large bodies are hashed (and sealed) on the store's worker thread: same ETag, same checks.
+    const sha256 = createHash('sha256').update(large).digest('base64');
+    const put = await store.putObject('sizes', 'large', large, { checksum: { algorithm: 'SHA256', value: sha256 } });
+    expect(put.etag).toBe(`"${createHash('md5').update(large).digest('hex')}"`);
+    expect(put.checksum?.value).toBe(sha256);
+    const wrongSum = store.putObject('sizes', 'other', large, { checksum: { algorithm: 'SHA256', value: createHash('sha256').update('x').digest('base64') } });
+    expect(await codeOf(wrongSum)).toBe('BadDigest');
+    expect(await codeOf(store.putObject('sizes', 'other', large, { contentMd5: createHash('md5').update('x').digest('base64') }))).toBe('BadDigest');
     expect((await store.getObject('sizes', 'small')).body).toEqual(small);
     expect((await store.getObject('sizes', 'large')).body).toEqual(large);
     expect((await store.getObject('sizes', 'large', { range: { suffix: 4 } })).body.toString()).toBe('tail');

@@ -61,4 +61,7 @@ export const OBJECTSTORE_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (upload_id, part_number)
    );
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
+  // Small segments' bytes (as stored: sealed when encrypted), kept here rather than in
+  // files and written in the same transaction as the metadata that names them.
+  `CREATE TABLE inline_segments (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);`,
 ];

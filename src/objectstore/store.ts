@@ -10,6 +10,7 @@
  * Failures are S3's own errors (objectstore/errors.ts): NoSuchBucket, NoSuchKey, ...
  */
 import type { ChecksumAlgorithm } from './checksums.js';
+import type { BulkCipher } from './crypto-pool.js';
 
 export type { ChecksumAlgorithm } from './checksums.js';
 
@@ -134,6 +135,12 @@ export type ByteRange = { start: number; end?: number } | { suffix: number };
 export interface GetObjectOptions {
   versionId?: string;
   range?: ByteRange;
+  /**
+   * Runs on the version found, before its bytes are returned (and, where the store can,
+   * before they are read); throwing ends the call with that error. Preconditions and
+   * authorization use it, so one lookup serves both the check and the read.
+   */
+  check?: (info: ObjectInfo) => void;
 }
 
 export interface GetObjectResult {
@@ -324,7 +331,8 @@ export interface ObjectEvent {
 
 /** Stored bytes after an at-rest transform, and what it needs to undo it. */
 export interface SealedBytes {
-  bytes: Buffer;
+  /** The sealed form: one buffer, or pieces stored one after another (no copy to join them). */
+  bytes: Buffer | readonly Buffer[];
   attributes: Record<string, string>;
 }
 
@@ -333,9 +341,20 @@ export interface SealedBytes {
  * one part of a multipart object) is sealed on its own; range reads open whole segments.
  */
 export interface AtRestTransform {
-  /** `attributes` are the version's (or, for a part, its upload's): how the writer asked for it to be sealed. */
-  seal(input: { bucket: BucketInfo; key: string; plaintext: Buffer; context?: WriteContext; attributes?: Record<string, string> }): Promise<SealedBytes>;
-  open(input: { bucket: string; key: string; sealed: Buffer; attributes: Record<string, string> }): Promise<Buffer>;
+  /**
+   * `attributes` are the version's (or, for a part, its upload's): how the writer asked for
+   * it to be sealed. `bulk`, lent for large bodies, runs AES-GCM off the event loop.
+   */
+  seal(input: {
+    bucket: BucketInfo;
+    key: string;
+    plaintext: Buffer;
+    context?: WriteContext;
+    attributes?: Record<string, string>;
+    bulk?: BulkCipher;
+  }): Promise<SealedBytes>;
+  /** `sealed` is the transform's to consume: the store does not use it after the call. */
+  open(input: { bucket: string; key: string; sealed: Buffer; attributes: Record<string, string>; bulk?: BulkCipher }): Promise<Buffer>;
 }
 
 /**

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cryptoRandom } from '../../platform/ids.js';
-import type { BucketInfo } from '../store.js';
+import { CryptoPool } from '../crypto-pool.js';
+import type { BucketInfo, SealedBytes } from '../store.js';
 import { encryptionAttributes, encryptionOf, loadOrCreateStoreKey, sseTransform, SSE_MASTER_KEY_FILE, type KmsEnvelope } from './encryption.js';
 
 const bucket: BucketInfo = { name: 'b', owner: '111122223333', region: 'us-east-1', createdAt: 0, versioning: 'Unversioned', objectLockEnabled: false };
 const dirs: string[] = [];
+/** The bytes as the store writes them: the pieces one after another. */
+const stored = (s: SealedBytes): Buffer => Buffer.concat([s.bytes].flat());
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -49,13 +52,35 @@ describe('sseTransform', () => {
     const t = sseTransform({ masterKey, random: cryptoRandom });
     const a = await t.seal({ bucket, key: 'k', plaintext });
     const b = await t.seal({ bucket, key: 'k', plaintext });
-    expect(a.bytes.includes(Buffer.from('quick brown'))).toBe(false);
+    expect(stored(a).includes(Buffer.from('quick brown'))).toBe(false);
     expect(a.attributes.dk).not.toBe(b.attributes.dk);
-    expect(await t.open({ bucket: 'b', key: 'k', sealed: a.bytes, attributes: a.attributes })).toEqual(plaintext);
+    expect(await t.open({ bucket: 'b', key: 'k', sealed: stored(a), attributes: a.attributes })).toEqual(plaintext);
     // Bytes moved to another key, or another store's master key, do not open.
-    await expect(t.open({ bucket: 'b', key: 'other', sealed: a.bytes, attributes: a.attributes })).rejects.toThrow(/does not open/);
+    await expect(t.open({ bucket: 'b', key: 'other', sealed: stored(a), attributes: a.attributes })).rejects.toThrow(/does not open/);
     const stranger = sseTransform({ masterKey: cryptoRandom.bytes(32), random: cryptoRandom });
-    await expect(stranger.open({ bucket: 'b', key: 'k', sealed: a.bytes, attributes: a.attributes })).rejects.toThrow(/does not open/);
+    await expect(stranger.open({ bucket: 'b', key: 'k', sealed: stored(a), attributes: a.attributes })).rejects.toThrow(/does not open/);
+  });
+
+  it('seals and opens large bodies on the worker thread it is lent, with the same format', async () => {
+    const t = sseTransform({ masterKey, random: cryptoRandom });
+    const pool = new CryptoPool();
+    try {
+      const big = cryptoRandom.bytes(300 * 1024);
+      const sealed = await t.seal({ bucket, key: 'k', plaintext: Buffer.from(big), bulk: pool });
+      const bytes = stored(sealed);
+      expect(bytes.length).toBe(big.length + 29);
+      // What the worker sealed opens in place, and what was sealed in place opens on the worker.
+      expect(await t.open({ bucket: 'b', key: 'k', sealed: Buffer.from(bytes), attributes: sealed.attributes })).toEqual(big);
+      const inPlace = await t.seal({ bucket, key: 'k', plaintext: big });
+      expect(await t.open({ bucket: 'b', key: 'k', sealed: stored(inPlace), attributes: inPlace.attributes, bulk: pool })).toEqual(big);
+      // A flipped bit in the body, or the bytes under another key, do not open.
+      const damaged = Buffer.from(bytes);
+      damaged[1000] = (damaged[1000] ?? 0) ^ 1;
+      await expect(t.open({ bucket: 'b', key: 'k', sealed: damaged, attributes: sealed.attributes, bulk: pool })).rejects.toThrow(/does not open/);
+      await expect(t.open({ bucket: 'b', key: 'other', sealed: Buffer.from(bytes), attributes: sealed.attributes, bulk: pool })).rejects.toThrow(/does not open/);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('seals SSE-KMS segments with a KMS data key, and needs KMS to open them', async () => {
@@ -65,10 +90,10 @@ describe('sseTransform', () => {
     const attributes = encryptionAttributes({ algorithm: 'aws:kms', kmsKeyId: keyArn, context: { 'aws:s3:arn': 'arn:aws:s3:::b/k' } });
     const sealed = await t.seal({ bucket, key: 'k', plaintext, attributes });
     expect(sealed.attributes).toMatchObject({ alg: 'aws:kms', key: keyArn });
-    expect(await t.open({ bucket: 'b', key: 'k', sealed: sealed.bytes, attributes: sealed.attributes })).toEqual(plaintext);
+    expect(await t.open({ bucket: 'b', key: 'k', sealed: stored(sealed), attributes: sealed.attributes })).toEqual(plaintext);
     expect(kms.calls).toEqual([`generate ${keyArn} {"aws:s3:arn":"arn:aws:s3:::b/k"}`, `decrypt ${keyArn} {"aws:s3:arn":"arn:aws:s3:::b/k"}`]);
     kms.disabled = true;
-    await expect(t.open({ bucket: 'b', key: 'k', sealed: sealed.bytes, attributes: sealed.attributes })).rejects.toThrow(/is disabled/);
+    await expect(t.open({ bucket: 'b', key: 'k', sealed: stored(sealed), attributes: sealed.attributes })).rejects.toThrow(/is disabled/);
     await expect(sseTransform({ masterKey, random: cryptoRandom }).seal({ bucket, key: 'k', plaintext, attributes })).rejects.toThrow(/KMS/);
   });
 });

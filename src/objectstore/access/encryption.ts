@@ -16,6 +16,7 @@ import { loadOrCreateKeyFile } from '../../platform/keyfile.js';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { join } from 'node:path';
 import type { RandomSource } from '../../platform/ids.js';
+import { OFFLOAD_MIN, type BulkCipher } from '../crypto-pool.js';
 import type { AtRestTransform, SealedBytes } from '../store.js';
 
 /** The store master key's file name in the data directory. */
@@ -79,15 +80,45 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const VERSION = 0x01;
 
-function seal(key: Buffer, plaintext: Buffer, aad: Buffer, random: RandomSource): Buffer {
+/** The sealed form as pieces: the header (version, IV, tag) and the ciphertext, never joined by a copy. */
+function sealPieces(key: Buffer, plaintext: Buffer, aad: Buffer, random: RandomSource): Buffer[] {
   const iv = random.bytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);
-  // GCM is a stream mode: update() gives every ciphertext byte and final() none, so the
-  // sealed form is assembled with one copy of the body rather than two.
   const ct = cipher.update(plaintext);
+  // GCM is a stream mode: final() yields no bytes, only the tag.
   const rest = cipher.final();
-  return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), ct, rest]);
+  const header = Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag()]);
+  return rest.length === 0 ? [header, ct] : [header, ct, rest];
+}
+
+/** {@link sealPieces}, with the AES work on `bulk`'s thread when one is lent for a large body. */
+async function sealBody(key: Buffer, plaintext: Buffer, aad: Buffer, random: RandomSource, bulk: BulkCipher | undefined): Promise<Buffer[]> {
+  if (!bulk || plaintext.length < OFFLOAD_MIN) return sealPieces(key, plaintext, aad, random);
+  const iv = random.bytes(IV_BYTES);
+  const { ciphertext, tag } = await bulk.sealGcm(key, iv, aad, plaintext);
+  return [Buffer.concat([Buffer.of(VERSION), iv, tag]), ciphertext];
+}
+
+function seal(key: Buffer, plaintext: Buffer, aad: Buffer, random: RandomSource): Buffer {
+  return Buffer.concat(sealPieces(key, plaintext, aad, random));
+}
+
+const notOpening = (what: string): Error =>
+  new Error(`${what} does not open: was it altered, or is ${SSE_MASTER_KEY_FILE} not this store's own?`);
+
+/** {@link open}, with the AES work on `bulk`'s thread when one is lent for a large body. */
+async function openBody(key: Buffer, sealed: Buffer, aad: Buffer, what: string, bulk: BulkCipher | undefined): Promise<Buffer> {
+  if (!bulk || sealed.length < OFFLOAD_MIN) return open(key, sealed, aad, what);
+  if (sealed[0] !== VERSION) throw new Error(`${what} is damaged`);
+  // Copies of the IV and tag: the body's memory may move to the worker.
+  const iv = Buffer.from(sealed.subarray(1, 1 + IV_BYTES));
+  const tag = Buffer.from(sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
+  try {
+    return await bulk.openGcm(key, iv, aad, tag, sealed.subarray(1 + IV_BYTES + TAG_BYTES));
+  } catch {
+    throw notOpening(what);
+  }
 }
 
 function open(key: Buffer, sealed: Buffer, aad: Buffer, what: string): Buffer {
@@ -101,7 +132,7 @@ function open(key: Buffer, sealed: Buffer, aad: Buffer, what: string): Buffer {
     // final() yields nothing for GCM; skipping the concat saves a copy of the whole body.
     return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch {
-    throw new Error(`${what} does not open: was it altered, or is ${SSE_MASTER_KEY_FILE} not this store's own?`);
+    throw notOpening(what);
   }
 }
 
@@ -126,14 +157,14 @@ export interface SseTransformOptions {
 export function sseTransform(opts: SseTransformOptions): AtRestTransform {
   const { masterKey, random, kms } = opts;
   return {
-    async seal({ bucket, key, plaintext, attributes }): Promise<SealedBytes> {
+    async seal({ bucket, key, plaintext, attributes, bulk }): Promise<SealedBytes> {
       const e = encryptionOf(attributes ?? {});
       const aad = segmentAad(bucket.name, key);
       if (e.algorithm === 'AES256') {
         const dataKey = random.bytes(KEY_BYTES);
         try {
           return {
-            bytes: seal(dataKey, plaintext, aad, random),
+            bytes: await sealBody(dataKey, plaintext, aad, random, bulk),
             attributes: { alg: 'AES256', dk: seal(masterKey, dataKey, DATA_KEY_AAD, random).toString('base64') },
           };
         } finally {
@@ -146,7 +177,7 @@ export function sseTransform(opts: SseTransformOptions): AtRestTransform {
       const dk = kms.generateDataKey(e.kmsKeyId, context);
       try {
         return {
-          bytes: seal(dk.plaintext, plaintext, aad, random),
+          bytes: await sealBody(dk.plaintext, plaintext, aad, random, bulk),
           attributes: {
             alg: 'aws:kms',
             key: e.kmsKeyId,
@@ -159,7 +190,7 @@ export function sseTransform(opts: SseTransformOptions): AtRestTransform {
       }
     },
 
-    async open({ bucket, key, sealed, attributes }): Promise<Buffer> {
+    async open({ bucket, key, sealed, attributes, bulk }): Promise<Buffer> {
       const wrapped = Buffer.from(attributes.dk ?? '', 'base64');
       const aad = segmentAad(bucket, key);
       let dataKey: Buffer;
@@ -171,7 +202,7 @@ export function sseTransform(opts: SseTransformOptions): AtRestTransform {
         dataKey = open(masterKey, wrapped, DATA_KEY_AAD, `the data key of ${bucket}/${key}`);
       }
       try {
-        return open(dataKey, sealed, aad, `the bytes of ${bucket}/${key}`);
+        return await openBody(dataKey, sealed, aad, `the bytes of ${bucket}/${key}`, bulk);
       } finally {
         dataKey.fill(0);
       }

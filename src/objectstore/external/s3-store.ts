@@ -268,6 +268,7 @@ export class ExternalS3Store implements ObjectStore {
     const range = parseContentRange(out.ContentRange);
     const size = range ? range.total : body.length;
     const info = this.info(bucket, key, { ...out, ContentLength: size });
+    opts.check?.(info);
     return { info, body, ...(range ? { range: { start: range.start, end: range.end } } : {}) };
   }
 

@@ -240,25 +240,29 @@ export function reportedVersion(deps: S3Deps, info: ObjectInfo): Output {
 export function s3RecordRequest(model: ServiceModel, operation: string): (input: Input) => unknown {
   const op = operationOf(model, operation);
   const shape = op ? inputShapeOf(model, op) : undefined;
-  const query = (op?.http.requestUri.split('?')[1] ?? '').split('&').filter((p) => p !== '');
+  const query = (op?.http.requestUri.split('?')[1] ?? '').split('&').filter((p) => p !== '').map((q) => q.split('='));
+  // Which members can appear is known from the model: sorted out once, not on every call.
+  const recorded: { name: string; kind: 'query' | 'header' | 'payload'; wire: string }[] = [];
+  for (const [name, ref] of Object.entries(shape?.members ?? {})) {
+    if (name === 'Bucket' || name === 'Key') continue;
+    if (ref.location === 'querystring') recorded.push({ name, kind: 'query', wire: ref.locationName ?? name });
+    else if (ref.location === 'header' && ['x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-acl'].includes((ref.locationName ?? '').toLowerCase())) {
+      recorded.push({ name, kind: 'header', wire: (ref.locationName ?? name).toLowerCase() });
+    } else if (shape && name === shape.payload && name !== 'Delete' && shapeOf(model, ref).type === 'structure') recorded.push({ name, kind: 'payload', wire: name });
+  }
   return (input) => {
     const out: Record<string, unknown> = {};
     if (typeof input.Bucket === 'string') out.bucketName = input.Bucket;
-    for (const q of query) {
-      const [k = '', v = ''] = q.split('=');
-      out[k] = v;
-    }
+    for (const [k = '', v = ''] of query) out[k] = v;
     if (typeof input.Key === 'string') out.key = input.Key;
-    if (!shape) return out;
-    for (const [name, ref] of Object.entries(shape.members)) {
+    for (const { name, kind, wire } of recorded) {
       const value = input[name];
-      if (value === undefined || name === 'Bucket' || name === 'Key') continue;
-      if (ref.location === 'querystring') out[ref.locationName ?? name] = value instanceof Date ? value.toISOString() : value;
-      else if (ref.location === 'header' && ['x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-acl'].includes((ref.locationName ?? '').toLowerCase())) {
-        out[(ref.locationName ?? name).toLowerCase()] = value;
-      } else if (name === shape.payload && name !== 'Delete' && shapeOf(model, ref).type === 'structure') {
+      if (value === undefined) continue;
+      if (kind === 'query') out[wire] = value instanceof Date ? value.toISOString() : value;
+      else if (kind === 'header') out[wire] = value;
+      else {
         const shaped = asRecorded(value);
-        out[name] = shaped !== null && typeof shaped === 'object' ? { ...shaped, xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/' } : shaped;
+        out[wire] = shaped !== null && typeof shaped === 'object' ? { ...shaped, xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/' } : shaped;
       }
     }
     return out;
@@ -289,14 +293,17 @@ export function s3RecordResponse(model: ServiceModel, operation: string): (outpu
   const op = operationOf(model, operation);
   const shape = op ? outputShapeOf(model, op) : undefined;
   const wanted = ['x-amz-version-id', 'x-amz-delete-marker', 'x-amz-server-side-encryption', 'x-amz-copy-source-version-id'];
+  // The members that can be recorded, found once from the model.
+  const headers: [string, string][] = [];
+  for (const [name, ref] of Object.entries(shape?.members ?? {})) {
+    const wire = (ref.locationName ?? '').toLowerCase();
+    if (ref.location === 'header' && wanted.includes(wire)) headers.push([name, wire]);
+  }
   return (output) => {
     const out: Record<string, unknown> = {};
-    for (const [name, ref] of Object.entries(shape?.members ?? {})) {
-      const wire = (ref.locationName ?? '').toLowerCase();
+    for (const [name, wire] of headers) {
       const v = output[name];
-      if (ref.location === 'header' && wanted.includes(wire) && (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number')) {
-        out[wire] = String(v);
-      }
+      if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') out[wire] = String(v);
     }
     if (operation === 'CreateMultipartUpload' || operation === 'CompleteMultipartUpload') {
       for (const k of ['Bucket', 'Key', 'UploadId', 'ETag']) if (output[k] !== undefined) out[k.charAt(0).toLowerCase() + k.slice(1)] = output[k];

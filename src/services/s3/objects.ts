@@ -218,12 +218,16 @@ export function objectOperations(deps: S3Deps): Record<string, OperationSpec> {
         const bucket = str(input, 'Bucket');
         const key = str(input, 'Key');
         const versionId = optStr(input, 'VersionId');
-        const info = await store.headObject(bucket, key, versionId !== undefined ? { versionId } : {});
-        checkReadPreconditions(input, info);
-        authorizeRead(deps, ctx, info.attributes);
         const range = parseRange(optStr(input, 'Range'));
-        // Read the version checked above, even if a newer one lands meanwhile.
-        const got = await store.getObject(bucket, key, { versionId: info.versionId, ...(range ? { range } : {}) });
+        // One lookup: the version found is checked, then its bytes read.
+        const got = await store.getObject(bucket, key, {
+          ...(versionId !== undefined ? { versionId } : {}),
+          ...(range ? { range } : {}),
+          check: (info) => {
+            checkReadPreconditions(input, info);
+            authorizeRead(deps, ctx, info.attributes);
+          },
+        });
         return {
           ...objectOutput(deps, input, got.info, got.range === undefined),
           Body: got.body,
