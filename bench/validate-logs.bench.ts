@@ -16,9 +16,8 @@
 import { CloudTrailClient, CreateTrailCommand, ListPublicKeysCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { ManualClock } from '../src/platform/clock.js';
-import { run as runCommand, startCairn, tempDir } from '../test/support/cairn.js';
+import { clientEnv, run as runCommand, startCairn, tempDir } from '../test/support/cairn.js';
 import { cairnValidate, cloudTrailBucketPolicy } from '../test/support/digests.js';
 import { cairnBin, repoRoot, spawnServer } from '../test/support/process.js';
 import { report } from './support.js';
@@ -96,20 +95,7 @@ export async function run(): Promise<void> {
     const server = await spawnServer(dataDir, ['--delivery-interval', '24h', '--digest-interval', '24h'], { CAIRN_LOG_LEVEL: 'warn' });
     const pid = server.child.pid ?? 0;
     try {
-      const env: NodeJS.ProcessEnv = {
-        PATH: process.env.PATH,
-        HOME: dataDir,
-        AWS_ACCESS_KEY_ID: server.root.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: server.root.secretAccessKey,
-        AWS_REGION: 'us-east-1',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL: server.endpoint,
-        AWS_CONFIG_FILE: join(dataDir, 'no-config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dataDir, 'no-credentials'),
-        AWS_MAX_ATTEMPTS: '1',
-        AWS_RETRY_MODE: 'standard',
-        AWS_PAGER: '',
-      };
+      const env = clientEnv({ endpoint: server.endpoint, creds: server.root, dataDir });
       const awsTimes: number[] = [];
       const binTimes: number[] = [];
       const awsServerCpu: number[] = [];

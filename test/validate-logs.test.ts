@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, tempDir, type CliResult } from './support/cairn.js';
+import { clientEnv, run, tempDir, type CliResult } from './support/cairn.js';
 import { cloudTrailBucketPolicy } from './support/digests.js';
 import { cairnBin, spawnServer, type ServerProcess } from './support/process.js';
 
@@ -29,19 +29,7 @@ afterAll(() => {
 });
 
 function env(server: ServerProcess): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: dataDir,
-    AWS_ACCESS_KEY_ID: server.root.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.root.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL: server.endpoint,
-    AWS_CONFIG_FILE: join(dataDir, 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dataDir, 'no-credentials'),
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_PAGER: '',
-  };
+  return clientEnv({ endpoint: server.endpoint, creds: server.root, dataDir });
 }
 
 async function start(): Promise<ServerProcess> {

@@ -57,6 +57,33 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?:
   });
 }
 
+/**
+ * The environment the stock AWS CLI (and the SDKs) need to call a Cairn server at `endpoint`
+ * with `creds`: no shared config or credentials files of the machine, one attempt, no pager.
+ *
+ * @example
+ * await run('aws', ['cloudtrail', 'describe-trails'], clientEnv({ endpoint, creds, dataDir }));
+ */
+export function clientEnv(opts: { endpoint: string; creds: Credentials; dataDir: string; region?: string }): NodeJS.ProcessEnv {
+  const region = opts.region ?? 'us-east-1';
+  const e: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: opts.dataDir,
+    AWS_ACCESS_KEY_ID: opts.creds.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: opts.creds.secretAccessKey,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ENDPOINT_URL: opts.endpoint,
+    AWS_CONFIG_FILE: join(opts.dataDir, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(opts.dataDir, 'no-credentials'),
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_RETRY_MODE: 'standard',
+    AWS_PAGER: '',
+  };
+  if (opts.creds.sessionToken) e.AWS_SESSION_TOKEN = opts.creds.sessionToken;
+  return e;
+}
+
 export async function startCairn(opts: { clock?: Clock; config?: Partial<ServerConfig>; dataDir?: string } = {}): Promise<TestCairn> {
   const dataDir = opts.dataDir ?? tempDir();
   const server = await startServer(
@@ -64,24 +91,7 @@ export async function startCairn(opts: { clock?: Clock; config?: Partial<ServerC
     { clock: opts.clock ?? systemClock, random: cryptoRandom, logger: silentLogger() },
   );
   const root: Credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
-  const env = (creds: Credentials = root, region = 'us-east-1'): NodeJS.ProcessEnv => {
-    const e: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: dataDir,
-      AWS_ACCESS_KEY_ID: creds.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-      AWS_REGION: region,
-      AWS_DEFAULT_REGION: region,
-      AWS_ENDPOINT_URL: server.endpoint,
-      AWS_CONFIG_FILE: join(dataDir, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(dataDir, 'no-credentials'),
-      AWS_MAX_ATTEMPTS: '1',
-      AWS_RETRY_MODE: 'standard',
-      AWS_PAGER: '',
-    };
-    if (creds.sessionToken) e.AWS_SESSION_TOKEN = creds.sessionToken;
-    return e;
-  };
+  const env = (creds: Credentials = root, region = 'us-east-1'): NodeJS.ProcessEnv => clientEnv({ endpoint: server.endpoint, creds, dataDir, region });
   const aws = (args: string[], creds?: Credentials, region?: string): Promise<CliResult> =>
     run('aws', args, env(creds, region));
   const awsJson = async <T>(args: string[], creds?: Credentials, region?: string): Promise<T> => {
