@@ -79,6 +79,13 @@ export interface LoadOptions {
 
 /** Which load generator {@link runLoad} uses: wrk when installed (`scripts/ensure-bench-tools.sh`), else autocannon. */
 export function loadGenerator(): 'wrk' | 'autocannon' {
+  generator ??= probeGenerator();
+  return generator;
+}
+
+let generator: 'wrk' | 'autocannon' | undefined;
+
+function probeGenerator(): 'wrk' | 'autocannon' {
   try {
     execFileSync('wrk', ['--version'], { stdio: 'ignore' });
     return 'wrk';
