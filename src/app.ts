@@ -9,7 +9,7 @@ import { EventBusEngine } from './bus/engine.js';
 import { SqliteBusStore } from './bus/sqlite-store.js';
 import { DeliveryEngine, type DeliveryWrite } from './delivery/delivery.js';
 import { TrailNotifier } from './delivery/notifications.js';
-import { trailMatcher } from './delivery/selectors.js';
+import { dataEventSelection } from './delivery/selectors.js';
 import { SqliteDeliveryStateStore } from './delivery/sqlite-store.js';
 import { openSqliteEventLog } from './eventlog/sqlite-eventlog.js';
 import { History } from './history/history.js';
@@ -183,6 +183,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       return topic !== undefined && topics.allowsService(topic, { service: CLOUDTRAIL_SERVICE, sourceArn: trail.trailArn, sourceAccount: trail.accountId });
     },
   });
+  // Data events are recorded (and sent to EventBridge) only when a logging trail selects them.
+  const dataEventSelected = dataEventSelection(trails);
   const deliveryEngine = new DeliveryEngine({
     log: eventLog,
     trails,
@@ -340,7 +342,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       },
     },
     // CloudTrail sends data events to EventBridge only when a trail logs them.
-    acceptDataEvent: (event) => trails.listLoggingTrails().some((trail) => trailMatcher(trail)(event)),
+    acceptDataEvent: dataEventSelected,
   });
   eventBus.start();
   // Schedules fire and failed deliveries are retried by the clock; new events never wait for this.
@@ -398,6 +400,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     credentials: identities,
     policies: identities,
     eventLog,
+    recordsDataEvent: dataEventSelected,
     clock: deps.clock,
     random: deps.random,
     logger: logger.child({ component: 'pipeline' }),

@@ -157,6 +157,7 @@ describe('the events API with the AWS CLI', () => {
     const q = await queueFor('orders');
     await putRule('big-orders', { source: ['com.shop'], 'detail-type': ['Order'], detail: { total: [{ numeric: ['>', 100] }] } });
     await cairn.awsJson(['events', 'put-targets', '--rule', 'big-orders', '--targets', `Id=q,Arn=${q.arn}`]);
+    await cairn.logDataEvents(['AWS::Events::EventBus']);
     const entries = [
       { Source: 'com.shop', DetailType: 'Order', Detail: JSON.stringify({ total: 250 }) },
       { Source: 'com.shop', DetailType: 'Order', Detail: JSON.stringify({ total: 5 }) },
@@ -171,7 +172,7 @@ describe('the events API with the AWS CLI', () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ id: out.Entries[0]?.EventId, source: 'com.shop', detail: { total: 250 } });
 
-    // PutEvents is recorded as a data event on the bus.
+    // PutEvents is recorded as a data event on the bus, for the trail that selects it.
     const record = readRecords(cairn.server.dataDir).map((r) => r.record).find((r) => r.eventName === 'PutEvents');
     expect(record).toMatchObject({ eventSource: 'events.amazonaws.com', eventCategory: 'Data', managementEvent: false, readOnly: false });
   });

@@ -28,6 +28,8 @@ beforeAll(async () => {
   clock = new ManualClock(Date.now());
   cairn = await startCairn({ clock });
   accountId = cairn.server.accountId;
+  // Metric calls are data events: recorded only for a trail that selects them.
+  await cairn.logDataEvents(['AWS::CloudWatch::Metric']);
   sqs = new SQSClient({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root, maxAttempts: 1 });
 });
 afterAll(async () => {

@@ -452,6 +452,7 @@ describe('CloudTrail records', () => {
   it('object-level calls are data events with the object and bucket as resources; bucket calls are management events', async () => {
     const Bucket = 'audited';
     const secret = `secret-body-${randomBytes(8).toString('hex')}`;
+    await cairn.logDataEvents(['AWS::S3::Object']);
     await s3.send(new CreateBucketCommand({ Bucket }));
     const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'logs/a.json', Body: secret }));
     const get = await s3.send(new GetObjectCommand({ Bucket, Key: 'logs/a.json' }));

@@ -454,6 +454,7 @@ describe('policies and records', () => {
   });
 
   it('records Publish as a data event without the message, and topic calls as management events', async () => {
+    await cairn.logDataEvents(['AWS::SNS::Topic']);
     const topic = await createTopic(cairn, 'audited-topic');
     await sns(cairn, ['publish', '--topic-arn', topic, '--message', 'top-secret-body', '--subject', 'secret-subject']);
     const records = readRecords(cairn.server.dataDir).map((r) => r.record).filter((r) => r.eventSource === 'sns.amazonaws.com');

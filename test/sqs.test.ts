@@ -222,6 +222,7 @@ describe('messages', () => {
   });
 
   it('records message calls as data events without their contents, and queue calls as management events', async () => {
+    await cairn.logDataEvents(['AWS::SQS::Queue']);
     const url = await createQueue(cairn, 'audited');
     await sqs(cairn, ['send-message', '--queue-url', url, '--message-body', 'secret-payload-123']);
     await sqs(cairn, ['receive-message', '--queue-url', url]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../eventlog/eventlog.js';
 import { defaultEventSelectors } from '../trails/selectors.js';
 import type { AdvancedEventSelector, EventSelector, TrailRecord } from '../trails/store.js';
-import { advancedMatcher, basicMatcher, inTrailScope, isGlobalServiceEvent, trailMatcher } from './selectors.js';
+import { advancedMatcher, basicMatcher, dataEventSelection, inTrailScope, isGlobalServiceEvent, trailMatcher } from './selectors.js';
 
 const ACCOUNT = '111122223333';
 let seq = 0;
@@ -166,5 +166,40 @@ describe('advanced event selectors', () => {
     const arn = advancedMatcher([sel({ Field: 'eventCategory', Equals: ['Management'] }, { Field: 'userIdentity.arn', NotEndsWith: [':root'] })]);
     expect(arn(event({ record: JSON.stringify({ userIdentity: { arn: 'arn:aws:iam::1:root' } }) }))).toBe(false);
     expect(arn(event({ record: JSON.stringify({ userIdentity: { arn: 'arn:aws:iam::1:user/a' } }) }))).toBe(true);
+  });
+});
+
+describe('data event selection', () => {
+  const dataOnly = (type: string): AdvancedEventSelector[] => [
+    { Name: type, FieldSelectors: [{ Field: 'eventCategory', Equals: ['Data'] }, { Field: 'resources.type', Equals: [type] }] },
+  ];
+
+  it('counts a bucket-level S3 data event as one on the object space, and names the type of CloudWatch metric calls', () => {
+    const list = event({ eventSource: 's3.amazonaws.com', eventName: 'ListObjects', category: 'Data', resources: [{ type: 'AWS::S3::Bucket', name: 'arn:aws:s3:::b' }] });
+    expect(advancedMatcher(dataOnly('AWS::S3::Object'))(list)).toBe(true);
+    const metric = event({ eventSource: 'monitoring.amazonaws.com', eventName: 'PutMetricData', readOnly: false, category: 'Data' });
+    expect(advancedMatcher(dataOnly('AWS::CloudWatch::Metric'))(metric)).toBe(true);
+    expect(advancedMatcher(dataOnly('AWS::S3::Object'))(metric)).toBe(false);
+    // A management call without resources gets no implied type.
+    expect(advancedMatcher(dataOnly('AWS::CloudWatch::Metric'))(event({ eventSource: 'monitoring.amazonaws.com', eventName: 'ListMetrics' }))).toBe(false);
+  });
+
+  it('asks the logging trails, and compiles their matchers again only when the list changes', () => {
+    let logging: readonly TrailRecord[] = [];
+    let reads = 0;
+    const selected = dataEventSelection({
+      listLoggingTrails: () => {
+        reads++;
+        return logging;
+      },
+    });
+    const put = s3Put('b', 'k');
+    expect(selected(put)).toBe(false);
+    logging = [trail({ advancedEventSelectors: dataOnly('AWS::S3::Object'), eventSelectors: null })];
+    expect(selected(put)).toBe(true);
+    expect(selected(s3Put('b', 'k', { accountId: '999988887777' }))).toBe(false);
+    logging = [trail()];
+    expect(selected(put)).toBe(false);
+    expect(reads).toBe(4);
   });
 });

@@ -1,10 +1,10 @@
 /**
  * Which events a trail delivers: its scope (account, home region or every region, global
  * service events) and its event selectors, basic or advanced, evaluated as CloudTrail
- * documents them. Pure functions over a {@link StoredEvent}; the record text is parsed
+ * documents them. Pure functions over a {@link NewEvent}; the record text is parsed
  * only when an advanced selector asks for a field the log does not index.
  */
-import type { StoredEvent } from '../eventlog/eventlog.js';
+import type { NewEvent } from '../eventlog/eventlog.js';
 import type { AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, TrailRecord } from '../trails/store.js';
 
 /**
@@ -22,14 +22,38 @@ export const GLOBAL_SERVICE_SOURCES: ReadonlySet<string> = new Set([
 /** The Region global service events are recorded in. */
 export const GLOBAL_SERVICE_REGION = 'us-east-1';
 
+/**
+ * The data resource type of services whose data events name no resource in their records,
+ * so that an advanced selector's `resources.type` still selects them.
+ */
+const IMPLIED_DATA_RESOURCE_TYPES: Readonly<Record<string, string>> = { 'monitoring.amazonaws.com': 'AWS::CloudWatch::Metric' };
+
 /** A compiled test: does the trail deliver this event? */
-export type EventMatcher = (event: StoredEvent) => boolean;
+export type EventMatcher = (event: NewEvent) => boolean;
+
+/**
+ * Whether some logging trail selects a data event. CloudTrail records a data event only
+ * for the trails that select it, and sends to EventBridge only what a trail records. The
+ * trails' matchers are compiled again only when the list of logging trails changes.
+ *
+ * @example
+ * const selected = dataEventSelection(trails);
+ * if (event.category !== 'Data' || selected(event)) await log.append(event);
+ */
+export function dataEventSelection(trails: { listLoggingTrails(): readonly TrailRecord[] }): EventMatcher {
+  let compiled: { trails: readonly TrailRecord[]; matchers: EventMatcher[] } | undefined;
+  return (event) => {
+    const logging = trails.listLoggingTrails();
+    if (compiled?.trails !== logging) compiled = { trails: logging, matchers: logging.map(trailMatcher) };
+    return compiled.matchers.some((matches) => matches(event));
+  };
+}
 
 /**
  * True for a global service event. STS called on a Regional endpoint records that Region
  * and is an ordinary Regional event, so only events recorded in us-east-1 count.
  */
-export function isGlobalServiceEvent(event: Pick<StoredEvent, 'eventSource' | 'region'>): boolean {
+export function isGlobalServiceEvent(event: Pick<NewEvent, 'eventSource' | 'region'>): boolean {
   return event.region === GLOBAL_SERVICE_REGION && GLOBAL_SERVICE_SOURCES.has(event.eventSource);
 }
 
@@ -39,7 +63,7 @@ export function isGlobalServiceEvent(event: Pick<StoredEvent, 'eventSource' | 'r
  * trail receives them only when its home is us-east-1, as CloudTrail does since 2021).
  * Insights events go to their own files and are never in scope here.
  */
-export function inTrailScope(trail: TrailRecord, event: StoredEvent): boolean {
+export function inTrailScope(trail: TrailRecord, event: NewEvent): boolean {
   if (event.category === 'Insight') return false;
   if (event.accountId !== trail.accountId) return false;
   if (!trail.config.isMultiRegionTrail && event.region !== trail.homeRegion) return false;
@@ -71,7 +95,7 @@ export function basicMatcher(selectors: readonly EventSelector[]): EventMatcher 
 
 function compileBasic(selector: EventSelector): EventMatcher {
   const excluded = new Set(selector.ExcludeManagementEventSources);
-  const readWrite = (event: StoredEvent): boolean =>
+  const readWrite = (event: NewEvent): boolean =>
     selector.ReadWriteType === 'All' || (selector.ReadWriteType === 'ReadOnly') === event.readOnly;
   const data = selector.DataResources.map(compileDataResource);
   return (event) => {
@@ -108,7 +132,7 @@ function compileDataResource(resource: DataResource): EventMatcher {
  * names only its bucket; it counts as the bucket's object space (`arn:aws:s3:::bucket/`),
  * which is what an `AWS::S3::Object` value for the bucket selects.
  */
-function resourceArns(event: StoredEvent, type: string): string[] {
+function resourceArns(event: NewEvent, type: string): string[] {
   const resources = event.resources ?? [];
   const arns = resources.filter((r) => r.type === type).map((r) => r.name);
   if (arns.length === 0 && type === 'AWS::S3::Object' && event.category === 'Data') {
@@ -162,7 +186,7 @@ function compileField(f: AdvancedFieldSelector, resourceTypes: readonly string[]
 class EventFields {
   private parsed: Record<string, unknown> | undefined;
 
-  constructor(private readonly event: StoredEvent) {}
+  constructor(private readonly event: NewEvent) {}
 
   values(field: string, resourceTypes: readonly string[] | undefined): string[] {
     const e = this.event;
@@ -175,8 +199,14 @@ class EventFields {
         return [e.eventName];
       case 'readOnly':
         return [String(e.readOnly)];
-      case 'resources.type':
-        return (e.resources ?? []).map((r) => r.type);
+      case 'resources.type': {
+        const types = (e.resources ?? []).map((r) => r.type);
+        if (e.category !== 'Data') return types;
+        // A bucket-level S3 data event (ListObjects) is one on the bucket's object space.
+        if (types.includes('AWS::S3::Bucket') && !types.includes('AWS::S3::Object')) return [...types, 'AWS::S3::Object'];
+        const implied = types.length === 0 ? IMPLIED_DATA_RESOURCE_TYPES[e.eventSource] : undefined;
+        return implied ? [implied] : types;
+      }
       case 'resources.ARN': {
         const types = resourceTypes ?? [];
         const resources = (e.resources ?? []).filter((r) => types.length === 0 || types.includes(r.type));

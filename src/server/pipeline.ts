@@ -10,7 +10,7 @@ import { decodeAwsChunked } from '../auth/chunked.js';
 import { accessDeniedMessage, evaluate, type PolicyDocument } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import { buildCallRecord, recordUsername, type TlsDetails } from '../audit/record.js';
-import type { EventLog } from '../eventlog/eventlog.js';
+import type { EventLog, NewEvent } from '../eventlog/eventlog.js';
 import type { Clock } from '../platform/clock.js';
 import { AwsError, errors, isAwsError } from '../platform/errors.js';
 import type { RandomSource } from '../platform/ids.js';
@@ -48,6 +48,11 @@ export interface PipelineDeps {
   };
   policies: { identityPolicies(principal: Principal): PolicyDocument[] };
   eventLog: Pick<EventLog, 'append'>;
+  /**
+   * Whether a data event is recorded at all: CloudTrail records one only for the trails that
+   * select it. Without this every data event is recorded.
+   */
+  recordsDataEvent?: (event: NewEvent) => boolean;
   clock: Clock;
   random: RandomSource;
   logger: Logger;
@@ -231,21 +236,23 @@ export class RequestPipeline {
       recipientAccountId: recipient,
       ...(conn.tls ? { tlsDetails: conn.tls } : {}),
     });
+    const event: NewEvent = {
+      eventId,
+      eventTime: ctx.now,
+      accountId: recipient,
+      region: ctx.region,
+      eventSource: routed.def.eventSource,
+      eventName: operation,
+      readOnly,
+      category: spec?.category ?? 'Management',
+      username: recordUsername(ctx.principal),
+      accessKeyId: 'accessKeyId' in ctx.principal ? ctx.principal.accessKeyId : undefined,
+      resources: resources.map((r) => ({ type: r.type, name: r.ARN })),
+      record: recordText,
+    };
+    if (event.category === 'Data' && this.deps.recordsDataEvent && !this.deps.recordsDataEvent(event)) return response;
     try {
-      await this.deps.eventLog.append({
-        eventId,
-        eventTime: ctx.now,
-        accountId: recipient,
-        region: ctx.region,
-        eventSource: routed.def.eventSource,
-        eventName: operation,
-        readOnly,
-        category: spec?.category ?? 'Management',
-        username: recordUsername(ctx.principal),
-        accessKeyId: 'accessKeyId' in ctx.principal ? ctx.principal.accessKeyId : undefined,
-        resources: resources.map((r) => ({ type: r.type, name: r.ARN })),
-        record: recordText,
-      });
+      await this.deps.eventLog.append(event);
     } catch (e) {
       // An unrecorded call is never acknowledged: the caller sees a retryable failure.
       this.deps.logger.error({ err: e, requestId: ctx.requestId }, 'event log append failed');

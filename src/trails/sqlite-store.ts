@@ -49,6 +49,8 @@ function toRecord(row: TrailRow): TrailRecord {
 
 /** The SQLite trail store; creating it applies the `trails` migrations. */
 export class SqliteTrailStore implements TrailStore {
+  private changes = 0;
+
   constructor(private readonly db: SqliteDatabase) {
     migrate(db, 'trails', MIGRATIONS);
   }
@@ -72,6 +74,7 @@ export class SqliteTrailStore implements TrailStore {
   }
 
   insert(trail: TrailRecord): void {
+    this.changes++;
     statement(
       this.db,
       `INSERT INTO trails (account_id, home_region, name, trail_arn, is_logging, config, status, created_at)
@@ -90,22 +93,34 @@ export class SqliteTrailStore implements TrailStore {
   }
 
   putConfig(key: TrailKey, config: TrailConfig): void {
+    this.changes++;
     statement(this.db, 'UPDATE trails SET config = ? WHERE account_id = ? AND home_region = ? AND name = ?')
       .run(JSON.stringify(config), key.accountId, key.homeRegion, key.name);
   }
 
   putStatus(key: TrailKey, status: TrailStatus): void {
+    this.changes++;
     statement(this.db, 'UPDATE trails SET status = ?, is_logging = ? WHERE account_id = ? AND home_region = ? AND name = ?')
       .run(JSON.stringify(status), status.isLogging ? 1 : 0, key.accountId, key.homeRegion, key.name);
   }
 
   remove(key: TrailKey): void {
+    this.changes++;
     statement(this.db, 'DELETE FROM trails WHERE account_id = ? AND home_region = ? AND name = ?')
       .run(key.accountId, key.homeRegion, key.name);
   }
 
   atomically<T>(fn: () => T): T {
     // IMMEDIATE takes the write lock up front, so a check inside sees what the write will.
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      // A rollback undoes writes that were counted: what was read meanwhile is stale too.
+      this.changes++;
+    }
+  }
+
+  version(): number {
+    return this.changes;
   }
 }

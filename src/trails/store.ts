@@ -138,4 +138,9 @@ export interface TrailStore {
    * wraps each check-then-write in one.
    */
   atomically<T>(fn: () => T): T;
+  /**
+   * A number that changes whenever a write through this store may have changed what it
+   * holds (including a transaction that rolled back), so readers can cache what they read.
+   */
+  version(): number;
 }

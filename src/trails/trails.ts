@@ -176,6 +176,8 @@ export class Trails {
   private readonly store: TrailStore;
   private readonly clock: Clock;
   private readonly pageSize: number;
+  /** The logging trails as last read, while the store has not changed since. */
+  private logging: { version: number; trails: readonly TrailRecord[] } | undefined;
 
   constructor(private readonly deps: TrailsDeps) {
     this.store = deps.store;
@@ -512,9 +514,16 @@ export class Trails {
     return resourceIds.map((id) => ({ resourceId: id, tags: this.resolveResource(scope, id, false).config.tags }));
   }
 
-  /** Every trail that is logging, in every account and region: the delivery engine's work list. */
-  listLoggingTrails(): TrailRecord[] {
-    return this.store.listLogging();
+  /**
+   * Every trail that is logging, in every account and region: the delivery engine's work list.
+   * Read again only after the store changed, so consumers may call it on every pass.
+   */
+  listLoggingTrails(): readonly TrailRecord[] {
+    const version = this.store.version();
+    if (this.logging?.version !== version) {
+      this.logging = { version, trails: this.store.listLogging() };
+    }
+    return this.logging.trails;
   }
 
   /**

@@ -38,6 +38,12 @@ export interface TestCairn {
    * needs (AWS's documented one, for any prefix), as an operator sets it up.
    */
   trailBucket(bucket: string, creds?: Credentials): Promise<void>;
+  /**
+   * Makes the account record data events of the given resource types (and management
+   * events), as a multi-Region trail with advanced event selectors for them does: CloudTrail
+   * records a data event only for the trails that select it.
+   */
+  logDataEvents(resourceTypes: readonly string[], creds?: Credentials): Promise<void>;
   /** Like {@link aws} but parses stdout as JSON and fails the test on a non-zero exit. */
   awsJson<T = Record<string, unknown>>(args: string[], creds?: Credentials, region?: string): Promise<T>;
   stop(): Promise<void>;
@@ -84,6 +90,8 @@ export function clientEnv(opts: { endpoint: string; creds: Credentials; dataDir:
   return e;
 }
 
+let dataTrails = 0;
+
 export async function startCairn(opts: { clock?: Clock; config?: Partial<ServerConfig>; dataDir?: string } = {}): Promise<TestCairn> {
   const dataDir = opts.dataDir ?? tempDir();
   const server = await startServer(
@@ -99,6 +107,11 @@ export async function startCairn(opts: { clock?: Clock; config?: Partial<ServerC
     if (result.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
     return (result.stdout.trim() ? JSON.parse(result.stdout) : {}) as T;
   };
+  const trailBucket = async (bucket: string, creds?: Credentials): Promise<void> => {
+    await awsJson(['s3api', 'create-bucket', '--bucket', bucket], creds);
+    const policy = cloudTrailBucketPolicy({ bucket, accountId: server.accountId, anyPrefix: true });
+    await awsJson(['s3api', 'put-bucket-policy', '--bucket', bucket, '--policy', policy], creds);
+  };
   return {
     server,
     endpoint: server.endpoint,
@@ -106,10 +119,23 @@ export async function startCairn(opts: { clock?: Clock; config?: Partial<ServerC
     env,
     aws,
     awsJson,
-    async trailBucket(bucket: string, creds?: Credentials) {
-      await awsJson(['s3api', 'create-bucket', '--bucket', bucket], creds);
-      const policy = cloudTrailBucketPolicy({ bucket, accountId: server.accountId, anyPrefix: true });
-      await awsJson(['s3api', 'put-bucket-policy', '--bucket', bucket, '--policy', policy], creds);
+    trailBucket,
+    async logDataEvents(resourceTypes: readonly string[], creds?: Credentials) {
+      const name = `data-events-${++dataTrails}`;
+      await trailBucket(name, creds);
+      await awsJson(['cloudtrail', 'create-trail', '--name', name, '--s3-bucket-name', name, '--is-multi-region-trail'], creds);
+      const selectors = [
+        { Name: 'management', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+        ...resourceTypes.map((type) => ({
+          Name: type,
+          FieldSelectors: [
+            { Field: 'eventCategory', Equals: ['Data'] },
+            { Field: 'resources.type', Equals: [type] },
+          ],
+        })),
+      ];
+      await awsJson(['cloudtrail', 'put-event-selectors', '--trail-name', name, '--advanced-event-selectors', JSON.stringify(selectors)], creds);
+      await awsJson(['cloudtrail', 'start-logging', '--name', name], creds);
     },
     async stop() {
       await server.stop();
