@@ -6,7 +6,7 @@
  * derivation are composed here because the library keeps them private or asynchronous.
  * Nothing here knows which principal owns a key or what the request asks for.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import {
   ALGORITHM_IDENTIFIER,
   MAX_PRESIGNED_TTL,
@@ -133,11 +133,20 @@ export function parseSigV4(req: SignedRequest): SigV4Claim | undefined {
   return parseAuthorizationHeader(authorization, req.headers, q);
 }
 
+/** The header as the SDKs and the AWS CLI write it; anything else takes the general path. */
+const CANONICAL_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^\s,=]+), ?SignedHeaders=([^\s,=]+), ?Signature=([^\s,=]+)$/;
+
 function parseAuthorizationHeader(
   header: string,
   headers: Record<string, string>,
   query: URLSearchParams,
 ): SigV4Claim {
+  const amzDate = headers['x-amz-date'] ?? headers.date;
+  const usual = CANONICAL_AUTHORIZATION.exec(header);
+  if (usual && amzDate !== undefined) {
+    const [, credential = '', signedHeaders = '', signature = ''] = usual;
+    return claimOf(credential, signedHeaders, signature, amzDate, headers, query);
+  }
   const fields = new Map<string, string>();
   const space = header.indexOf(' ');
   const algorithm = space < 0 ? header : header.slice(0, space);
@@ -157,7 +166,6 @@ function parseAuthorizationHeader(
   const credential = fields.get('Credential');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  const amzDate = headers['x-amz-date'] ?? headers.date;
   const missing: string[] = [];
   if (credential === undefined) missing.push("Authorization header requires 'Credential' parameter.");
   if (signature === undefined) missing.push("Authorization header requires 'Signature' parameter.");
@@ -168,9 +176,19 @@ function parseAuthorizationHeader(
   if (credential === undefined || signature === undefined || signedHeaders === undefined || amzDate === undefined) {
     throw errors.incompleteSignature(`${missing.join(' ')} Authorization=${header}`);
   }
-  const scope = parseCredential(credential);
+  return claimOf(credential, signedHeaders, signature, amzDate, headers, query);
+}
+
+function claimOf(
+  credential: string,
+  signedHeaders: string,
+  signature: string,
+  amzDate: string,
+  headers: Record<string, string>,
+  query: URLSearchParams,
+): SigV4Claim {
   return {
-    ...scope,
+    ...parseCredential(credential),
     signedHeaders: splitSignedHeaders(signedHeaders),
     signature,
     presigned: false,
@@ -285,7 +303,7 @@ export function verifySigV4(
     ALGORITHM_IDENTIFIER,
     amzDate,
     claim.scope,
-    createHash('sha256').update(canonicalRequest, 'utf8').digest('hex'),
+    hash('sha256', canonicalRequest, 'hex'),
   ].join('\n');
   const expected = createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest();
   if (!sameSignature(expected, claim.signature)) {
@@ -576,7 +594,7 @@ function sameSignature(expected: Buffer, provided: string): boolean {
 }
 
 function sha256Hex(data: Buffer): string {
-  return data.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(data).digest('hex');
+  return data.length === 0 ? EMPTY_SHA256 : hash('sha256', data, 'hex');
 }
 
 function hexBytes(text: string): string {

@@ -13,6 +13,7 @@
  * reaches its targets milliseconds after the call that caused it.
  */
 import type { CursorStore, EventLog, StoredEvent } from '../eventlog/eventlog.js';
+import { throttled } from '../platform/throttle.js';
 import type { Clock } from '../platform/clock.js';
 import type { RandomSource } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
@@ -46,6 +47,8 @@ export const MAX_TARGETS_PER_RULE = 5;
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
 const READ_PAGE = 500;
+/** Under load, the log is read at most this often on append wake-ups (ms): one pass takes many commits. */
+const APPEND_WAKE_MS = 5;
 const DELIVERY_BATCH = 64;
 const DEFAULT_MAX_ATTEMPTS = 185;
 const DEFAULT_MAX_AGE_S = 86_400;
@@ -147,6 +150,7 @@ export class EventBusEngine {
   private unsubscribe: (() => void) | undefined;
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
+  private readonly appendWake = throttled(() => this.kickPump(), APPEND_WAKE_MS);
   private delivering: Promise<void> | undefined;
   private deliverAgain = false;
   private stopped = false;
@@ -169,7 +173,7 @@ export class EventBusEngine {
   start(): void {
     const log = this.opts.log;
     if (!log || this.unsubscribe) return;
-    this.unsubscribe = log.onAppend(() => this.kickPump());
+    this.unsubscribe = log.onAppend(() => this.appendWake.kick());
     this.kickPump();
     this.kickDelivery();
   }
@@ -179,6 +183,7 @@ export class EventBusEngine {
     this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.appendWake.cancel();
     await this.pumping;
     await this.delivering;
     await Promise.all(this.inFlight);

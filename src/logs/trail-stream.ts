@@ -12,6 +12,7 @@ import type { EventLog, StoredEvent } from '../eventlog/eventlog.js';
 import { trailMatcher, type EventMatcher } from '../delivery/selectors.js';
 import type { Logger } from '../platform/logger.js';
 import { isAwsError } from '../platform/errors.js';
+import { throttled } from '../platform/throttle.js';
 import type { TrailRecord } from '../trails/store.js';
 import type { Trails } from '../trails/trails.js';
 import { parseLogGroupArn, type Logs } from './logs.js';
@@ -21,6 +22,8 @@ import type { LogsStore, TrailSpan } from './store.js';
 const READ_PAGE = 1_000;
 /** How far past a span's end its StopLogging record is still looked for. */
 const STOP_RECORD_WINDOW = 10_000;
+/** Under load, the log is read at most this often on append wake-ups (ms): one pass takes many commits. */
+const APPEND_WAKE_MS = 20;
 
 /** What the consumer needs. */
 export interface TrailStreamDeps {
@@ -59,7 +62,7 @@ interface Target {
  */
 export class TrailStream {
   private unsubscribe: (() => void) | undefined;
-  private scheduled = false;
+  private readonly appendWake = throttled(() => void this.tick(), APPEND_WAKE_MS);
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -91,14 +94,15 @@ export class TrailStream {
         if (!open.has(trail.trailArn)) this.deps.store.putTrailSpan({ trailArn: trail.trailArn, after: cursor });
       }
     });
-    this.unsubscribe = this.deps.log.onAppend(() => this.schedule());
-    this.schedule();
+    this.unsubscribe = this.deps.log.onAppend(() => this.appendWake.kick());
+    this.appendWake.kick();
   }
 
   /** Stops following the log and waits for a pass in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.appendWake.cancel();
     await this.running;
   }
 
@@ -123,16 +127,6 @@ export class TrailStream {
   tick(): Promise<void> {
     this.running = this.running.then(() => this.pump());
     return this.running;
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    // Off the append's own call stack: the writer's callbacks stay short.
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.tick();
-    });
   }
 
   private pump(): void {

@@ -25,7 +25,9 @@ export interface ServerProcess {
 export async function spawnServer(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const addressFile = join(dataDir, 'server.json');
   rmSync(addressFile, { force: true });
-  const child = spawn(process.execPath, [cairnBin, 'server', '--data-dir', dataDir, '--port', '0', ...extraArgs], {
+  // CAIRN_SERVER_NODE_ARGS passes flags to the server's node (e.g. `--cpu-prof` to profile a benchmark).
+  const nodeArgs = (process.env.CAIRN_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, cairnBin, 'server', '--data-dir', dataDir, '--port', '0', ...extraArgs], {
     env: { ...process.env, CAIRN_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
