@@ -8,7 +8,7 @@
  * terminal, and the checks the AWS CLI lacks (see integrity/validator.ts).
  *
  * With static credentials and an endpoint in the environment (what `cairn env` sets) the
- * calls go out through integrity/signed-http.ts (the SDK's signer over undici's keep-alive
+ * calls go out through integrity/signed-http.ts (the SDK's signer over Node's keep-alive
  * connections); otherwise through the AWS SDK's clients, imported only then (they alone
  * resolve profiles, SSO, AWS's endpoints and redirects; importing them about doubles the
  * command's start-up).

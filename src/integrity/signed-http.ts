@@ -2,15 +2,17 @@
  * The small AWS client `cairn validate-logs` uses against an S3-compatible endpoint and
  * CloudTrail when the environment names the endpoint and gives static credentials:
  * requests signed by the AWS SDK's own SigV4 signer (`@smithy/signature-v4`), sent over
- * undici's pool of keep-alive connections, XML replies read with fast-xml-parser, and the
- * SDK's retry, clock-skew and error-naming behaviour. Validation is hundreds of small
- * GETs; the SDK's clients (a middleware stack per request over Node's HTTP client) cost
- * more CPU per GET than the server answering it (see bench/validate-logs.bench.ts).
+ * Node's own HTTP client on keep-alive connections, XML replies read by the SDK's own XML
+ * reader (`@aws-sdk/xml-builder`), and the SDK's retry, clock-skew and error-naming
+ * behaviour. Validation is hundreds of small GETs; the SDK's clients (a middleware stack
+ * per request) cost more CPU per GET than the server answering it (see
+ * bench/validate-logs.bench.ts), and undici takes longer to load than node:http takes
+ * for all of them.
  */
-import { Hash } from '@smithy/hash-node';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { Agent, request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { parseXML } from '@aws-sdk/xml-builder';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { XMLParser } from 'fast-xml-parser';
-import { Pool, errors, type Dispatcher } from 'undici';
 import type { Clock } from '../platform/clock.js';
 
 /** Static credentials, as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN give them. */
@@ -83,8 +85,39 @@ export function uriEncode(text: string): string {
 }
 
 /**
+ * SHA-256 and HMAC-SHA256 for the signer, straight from node:crypto (the SDK's own
+ * `@smithy/hash-node` converts every input first).
+ */
+class Sha256 {
+  private hash: Hash | Hmac;
+  private readonly secret: string | Uint8Array | undefined;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.secret =
+      secret === undefined || typeof secret === 'string' || secret instanceof Uint8Array
+        ? secret
+        : ArrayBuffer.isView(secret) ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength) : new Uint8Array(secret);
+    this.hash = this.start();
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.start();
+  }
+  private start(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
+  }
+}
+
+/** Sends one request; Node's `request` of `node:http` or `node:https`. */
+type Requester = (options: RequestOptions, onResponse: (res: IncomingMessage) => void) => ClientRequest;
+
+/**
  * A signed-HTTP client: each request signed by a {@link SignatureV4} (one per service and
- * Region) and sent through an undici {@link Pool} for the endpoint's origin.
+ * Region) and sent over a keep-alive {@link Agent} for the endpoint's origin.
  *
  * @example
  * const http = signedHttp({ endpoint: 'http://127.0.0.1:4777', credentials, clock: systemClock, connections: 64, maxAttempts: 3 });
@@ -92,7 +125,15 @@ export function uriEncode(text: string): string {
  */
 export function signedHttp(opts: SignedHttpOptions): SignedHttp {
   const url = new URL(opts.endpoint);
-  const pool = new Pool(url.origin, { connections: opts.connections });
+  const agentOptions = { keepAlive: true, maxSockets: opts.connections };
+  // node:https (and TLS with it) is loaded only for an https endpoint.
+  const transport: Promise<{ agent: Agent; send: Requester }> =
+    url.protocol === 'https:'
+      ? import('node:https').then((https) => ({ agent: new https.Agent(agentOptions), send: https.request }))
+      : Promise.resolve({ agent: new Agent(agentOptions), send: request });
+  transport.catch(() => undefined);
+  const port = url.port !== '' ? Number(url.port) : undefined;
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const base = url.pathname.replace(/\/+$/, '');
   const signers = new Map<string, SignatureV4>();
   const signer = (service: string, region: string): SignatureV4 => {
@@ -100,7 +141,7 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
     let s = signers.get(id);
     if (!s) {
       // S3 signs the path as sent; other services sign it encoded once more.
-      s = new SignatureV4({ service, region, credentials: opts.credentials, sha256: Hash.bind(null, 'sha256'), uriEscapePath: service !== 's3' });
+      s = new SignatureV4({ service, region, credentials: opts.credentials, sha256: Sha256, uriEscapePath: service !== 's3' });
       signers.set(id, s);
     }
     return s;
@@ -118,10 +159,15 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
       { method: req.method, protocol: url.protocol, hostname: url.hostname, path, query, headers: { ...req.headers, host: url.host }, body: req.body },
       { signingDate: new Date(opts.clock.now() + offset) },
     );
-    const search = Object.entries(query)
-      .map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`)
-      .join('&');
-    return exchange(pool, { method: req.method, path: search !== '' ? `${path}?${search}` : path, headers: signed.headers, body: req.body ?? null }, () => replies++);
+    let search = '';
+    for (const k in query) search += `${search === '' ? '?' : '&'}${uriEncode(k)}=${uriEncode(query[k] ?? '')}`;
+    const { agent, send } = await transport;
+    // Given as a list, the headers go out as they are, without Node checking each again.
+    const headers: string[] = [];
+    for (const name in signed.headers) headers.push(name, signed.headers[name] ?? '');
+    const options: RequestOptions = { agent, hostname, method: req.method, path: path + search, headers, timeout: IDLE_TIMEOUT_MS };
+    if (port !== undefined) options.port = port;
+    return exchange(send, options, req.body, () => replies++);
   };
 
   return {
@@ -153,41 +199,40 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
       }
     },
     close() {
-      pool.destroy().catch(() => undefined);
+      transport.then(({ agent }) => agent.destroy(), () => undefined);
     },
   };
 }
 
-/**
- * One request through the pool, its reply collected whole. undici's `dispatch` rather than
- * its `request`: the body arrives as chunks to keep, with no stream around them, which
- * saves about a quarter of the client's CPU per request here.
- */
-function exchange(pool: Pool, options: Dispatcher.DispatchOptions, onReply: () => void): Promise<SignedReply> {
+/** How long a connection may stay silent while a request waits for its reply. */
+const IDLE_TIMEOUT_MS = 120_000;
+
+/** One request, its reply collected whole. */
+function exchange(send: Requester, options: RequestOptions, body: string | undefined, onReply: () => void): Promise<SignedReply> {
   return new Promise((resolve, reject) => {
-    let status = 0;
-    const headers: Record<string, string> = {};
-    const chunks: Buffer[] = [];
     let started = false;
-    pool.dispatch(options, {
-      // undici knows a handler of its current interface by this method.
-      onRequestStart() {},
-      onResponseStart(_controller, statusCode, raw) {
-        started = true;
-        onReply();
-        status = statusCode;
-        for (const [name, value] of Object.entries(raw)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-      },
-      onResponseData(_controller, chunk) {
-        chunks.push(chunk);
-      },
-      onResponseEnd() {
-        resolve({ status, headers, body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks) });
-      },
-      onResponseError(_controller, error) {
-        reject(!started && closedWhileIdle(error) ? new IdleConnectionLost(error) : error);
-      },
+    const req = send(options, (res) => {
+      started = true;
+      onReply();
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const headers: Record<string, string> = {};
+        const raw = res.headers;
+        for (const name in raw) {
+          const value = raw[name];
+          if (value !== undefined) headers[name] = typeof value === 'string' ? value : value.join(', ');
+        }
+        resolve({ status: res.statusCode ?? 0, headers, body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks) });
+      });
+      res.on('error', reject);
     });
+    // A server that stops answering fails the request (and so the run) instead of hanging it.
+    req.on('timeout', () => req.destroy(new Error(`no reply from ${options.hostname ?? 'the endpoint'} in ${IDLE_TIMEOUT_MS / 1000} s`)));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      reject(!started && closedWhileIdle(req, error) ? new IdleConnectionLost(error) : error);
+    });
+    req.end(body);
   });
 }
 
@@ -199,12 +244,13 @@ class IdleConnectionLost extends Error {
 }
 
 /**
- * True when the connection closed (undici's SocketError) after carrying earlier replies
- * (bytes read): the server dropped a kept-alive connection, as an idle timeout racing the
- * request does.
+ * True when the connection was reset after carrying earlier replies (bytes read): the
+ * server dropped a kept-alive connection, as an idle timeout racing the request does.
+ * (`req.reusedSocket` would say so only for a request that found the socket idle, not for
+ * one queued for it.)
  */
-function closedWhileIdle(e: Error): boolean {
-  return e instanceof errors.SocketError && (e.socket?.bytesRead ?? 0) > 0;
+function closedWhileIdle(req: ClientRequest, e: NodeJS.ErrnoException): boolean {
+  return (e.code === 'ECONNRESET' || e.code === 'EPIPE') && (req.socket?.bytesRead ?? 0) > 0;
 }
 
 function backoff(attempt: number): number {
@@ -218,13 +264,14 @@ function sleep(ms: number): Promise<void> {
 // ---- XML ----
 
 /**
- * Parses an XML reply: element text kept as sent (no number or boolean conversion, no
- * trimming: S3 keys may start or end with spaces), attributes dropped, character
- * references decoded (S3 writes control characters in keys as `&#13;` and the like).
+ * Parses an XML reply with the AWS SDK's own XML reader (what its clients read S3's replies
+ * with): element text kept as sent (no number or boolean conversion, no trimming: S3 keys
+ * may start or end with spaces), attributes as fields beside the child elements,
+ * character references decoded (S3 writes control characters in keys as `&#13;` and the
+ * like).
  */
 export function parseXml(text: string): Record<string, unknown> {
-  const parser = new XMLParser({ parseTagValue: false, trimValues: false, htmlEntities: true });
-  const doc = parser.parse(text) as unknown;
+  const doc = parseXML(text) as unknown;
   return isRecord(doc) ? doc : {};
 }
 
