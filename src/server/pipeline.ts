@@ -212,31 +212,34 @@ export class RequestPipeline {
     if (notes?.resources) resources = [...resources, ...notes.resources];
     const readOnly = spec?.readOnly ?? /^(Get|List|Describe|Head|Lookup)/.test(operation);
     const eventId = this.deps.random.uuid();
-    const recordText = buildCallRecord({
-      principal: ctx.principal,
-      eventTime: ctx.now,
-      eventSource: routed.def.eventSource,
-      eventName: operation,
-      awsRegion: ctx.region,
-      sourceIPAddress: ctx.sourceIp,
-      userAgent: ctx.userAgent,
-      ...('error' in outcome ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
-      requestParameters: spec?.recordRequest ? spec.recordRequest(input) : toRecordShape(input, { redact: REDACTED_MEMBERS }),
-      responseElements:
-        notes && 'responseElements' in notes
-          ? notes.responseElements
-          : 'output' in outcome
-            ? this.responseElements(spec, readOnly, outcome.output)
-            : null,
-      requestID: ctx.requestId,
-      eventID: eventId,
-      readOnly,
-      resources,
-      category: spec?.category ?? 'Management',
-      recipientAccountId: recipient,
-      ...(conn.tls ? { tlsDetails: conn.tls } : {}),
-    });
-    const event: NewEvent = {
+    // Built once, and only when something reads it: an unselected data event never is.
+    let recordText: string | undefined;
+    const record = (): string =>
+      (recordText ??= buildCallRecord({
+        principal: ctx.principal,
+        eventTime: ctx.now,
+        eventSource: routed.def.eventSource,
+        eventName: operation,
+        awsRegion: ctx.region,
+        sourceIPAddress: ctx.sourceIp,
+        userAgent: ctx.userAgent,
+        ...('error' in outcome ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
+        requestParameters: spec?.recordRequest ? spec.recordRequest(input) : toRecordShape(input, { redact: REDACTED_MEMBERS }),
+        responseElements:
+          notes && 'responseElements' in notes
+            ? notes.responseElements
+            : 'output' in outcome
+              ? this.responseElements(spec, readOnly, outcome.output)
+              : null,
+        requestID: ctx.requestId,
+        eventID: eventId,
+        readOnly,
+        resources,
+        category: spec?.category ?? 'Management',
+        recipientAccountId: recipient,
+        ...(conn.tls ? { tlsDetails: conn.tls } : {}),
+      }));
+    const fields: Omit<NewEvent, 'record'> = {
       eventId,
       eventTime: ctx.now,
       accountId: recipient,
@@ -248,9 +251,18 @@ export class RequestPipeline {
       username: recordUsername(ctx.principal),
       accessKeyId: 'accessKeyId' in ctx.principal ? ctx.principal.accessKeyId : undefined,
       resources: resources.map((r) => ({ type: r.type, name: r.ARN })),
-      record: recordText,
     };
-    if (event.category === 'Data' && this.deps.recordsDataEvent && !this.deps.recordsDataEvent(event)) return response;
+    const selects = this.deps.recordsDataEvent;
+    if (fields.category === 'Data' && selects) {
+      const lazy: NewEvent = {
+        ...fields,
+        get record(): string {
+          return record();
+        },
+      };
+      if (!selects(lazy)) return response;
+    }
+    const event: NewEvent = { ...fields, record: record() };
     try {
       await this.deps.eventLog.append(event);
     } catch (e) {

@@ -4,7 +4,7 @@
  * labels, query parameters, headers and the body (or the payload member) as the model
  * places them.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AwsError } from '../platform/errors.js';
 import { inputShapeOf, operationOf, outputShapeOf, shapeOf } from './model.js';
 import type { OperationModel, ServiceModel, Shape, ShapeRef, StructureShape, TimestampFormat } from './model.js';
@@ -479,7 +479,7 @@ export class RestCodec implements ProtocolCodec {
 
 /** S3's `x-amz-id-2`/`<HostId>`: an opaque token, derived from the request id so it needs no randomness. */
 function hostId(requestId: string): string {
-  return createHash('sha256').update(requestId).digest('base64');
+  return hash('sha256', requestId, 'base64');
 }
 
 function compareScores(a: number[], b: number[]): number {
