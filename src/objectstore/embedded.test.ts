@@ -351,3 +351,30 @@ describe('read path caches', () => {
     expect((await store.getObject('sizes', 'small', { range: { start: 2, end: 6 } })).body.toString()).toBe('small');
   });
 });
+
+describe('writes made together', () => {
+  it('commit in one group where a failing write undoes only itself', async () => {
+    const { store, dir } = await fresh();
+    await store.createBucket('group-bucket');
+    await store.putObject('group-bucket', 'taken', Buffer.from('first'));
+    // Started in one turn: they share one transaction, each in its own savepoint.
+    const results = await Promise.allSettled([
+      store.putObject('group-bucket', 'one', Buffer.from('1')),
+      store.putObject('group-bucket', 'taken', Buffer.from('second'), { ifNoneMatch: '*' }),
+      store.putObject('group-bucket', 'new', Buffer.from('a'), { ifNoneMatch: '*' }),
+      store.putObject('group-bucket', 'new', Buffer.from('b'), { ifNoneMatch: '*' }),
+      store.putObject('group-bucket', 'two', Buffer.from('2')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    const body = async (key: string): Promise<string> => (await store.getObject('group-bucket', key)).body.toString();
+    expect(await body('taken')).toBe('first');
+    expect(await body('new')).toBe('a');
+    expect([await body('one'), await body('two')]).toEqual(['1', '2']);
+    // And all of it is on disk after a reopen.
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+    const again = await fresh(dir);
+    expect((await again.store.getObject('group-bucket', 'two')).body.toString()).toBe('2');
+    expect((await again.store.getObject('group-bucket', 'new')).body.toString()).toBe('a');
+  });
+});

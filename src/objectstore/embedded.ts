@@ -21,6 +21,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../platform/clock.js';
 import type { RandomSource } from '../platform/ids.js';
+import { CommitGroup } from '../storage/commit-group.js';
 import { groupFlush, type GroupFlush } from '../storage/group-flush.js';
 import { migrate, statement, type SqliteDatabase } from '../storage/sqlite.js';
 import { BlobFiles } from './blobs.js';
@@ -199,6 +200,8 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   // missing setting is cached too, as null.
   private readonly configCache = new Map<string, Map<string, string | null>>();
   private readonly flush: GroupFlush;
+  /** Object writes of one event-loop turn: one transaction (a savepoint each) and one flush. */
+  private readonly writes: CommitGroup;
   /** Sequencer values reserved in `counters` and the last one handed out (see nextSequencer). */
   private sequence = { next: 0, reserved: 0 };
   // MD5 and AES of large bodies run here, off the event loop; the worker starts on first use.
@@ -212,6 +215,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     private readonly opts: EmbeddedObjectStoreOptions,
   ) {
     this.flush = groupFlush(db);
+    this.writes = new CommitGroup({ transaction: (fn) => this.atomically(fn), flushed: () => this.flush.flushed() });
     for (const h of opts.hooks ?? []) this.use(h);
   }
 
@@ -229,6 +233,25 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     } catch (e) {
       if (this.db.inTransaction) statement(this.db, 'ROLLBACK').run();
       // A reservation made in the rolled-back transaction is gone: take a fresh one next.
+      this.sequence = { next: 0, reserved: 0 };
+      throw e;
+    }
+  }
+
+  /**
+   * Runs `fn` atomically: its own transaction, or inside one a savepoint, so that an error
+   * undoes only what `fn` wrote (a group commit's other writes stay).
+   */
+  private atomically<T>(fn: () => T): T {
+    if (!this.db.inTransaction) return this.commit(fn);
+    statement(this.db, 'SAVEPOINT write').run();
+    try {
+      const result = fn();
+      statement(this.db, 'RELEASE write').run();
+      return result;
+    } catch (e) {
+      statement(this.db, 'ROLLBACK TO write').run();
+      statement(this.db, 'RELEASE write').run();
       this.sequence = { next: 0, reserved: 0 };
       throw e;
     }
@@ -609,8 +632,11 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   ): Promise<PutObjectResult> {
     const now = this.opts.clock.now();
     let commit: Commit & { versionId: string; versioning: BucketInfo['versioning'] };
+    // Set once the version is staged: from then on the committed metadata may name the
+    // bytes, so a failure (of the group's commit or flush) must not remove them.
+    let staged = false;
     try {
-      commit = this.commit(() => {
+      commit = await this.writes.run(() => {
         // Re-read: the bucket may have gone or changed versioning while the bytes were written.
         const current = this.requireBucket(bucket.name);
         const latest = this.latestRow(current.name, key);
@@ -645,6 +671,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
           ).run(current.name, key, result.versionId, w.size, w.etag, now, w.owner, w.storageClass, JSON.stringify(w.data));
         }
         const extra = w.alsoInTransaction?.() ?? [];
+        staged = true;
         return {
           versionId: result.versionId,
           versioning: current.versioning,
@@ -665,12 +692,11 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         };
       });
     } catch (e) {
-      await w.onAbort();
+      // A version staged in a group that then failed to commit names nothing: its bytes
+      // are left for the sweep at the next open.
+      if (!staged) await w.onAbort();
       throw e;
     }
-    // Outside the try: once committed, the new version names the bytes, so a failed fsync
-    // must not remove them.
-    await this.flush.flushed();
     await this.applyCommit(commit);
     return {
       etag: w.etag,

@@ -4,7 +4,7 @@
  * (message-group ordering, deduplication within five minutes), long polling, and the
  * queue policy check for AWS services (SNS, EventBridge) that send to a queue. Nothing
  * here knows HTTP: the SQS API (services/sqs) and other engines call it directly. Every
- * change goes through one group commit (commit-group.ts), in call order, and a method that
+ * change goes through one group commit (storage/commit-group.ts), in call order, and a method that
  * changes what a caller is told resolves only once the change is on disk; changes a retry
  * would redo (retention) are not waited for.
  */
@@ -15,7 +15,7 @@ import type { Clock } from '../platform/clock.js';
 import type { RandomSource } from '../platform/ids.js';
 import { AwsError, isAwsError } from '../platform/errors.js';
 import { sqsErrors } from './errors.js';
-import { CommitGroup } from './commit-group.js';
+import { CommitGroup } from '../storage/commit-group.js';
 import { attributeSize, md5OfAttributes, md5OfBody, type MessageAttribute } from './md5.js';
 import type { QueueRecord, QueueStore, StoredMessage } from './store.js';
 

@@ -1,12 +1,19 @@
 /**
- * Group commit for the SQS engine's writes. The writes of every call made during one turn
- * of the event loop (concurrent sends, receives and deletes arrive together) run in call
- * order in one SQLite transaction, each in its own savepoint so that one failing leaves
- * the others, and one flush of the store then makes them all durable. A commit and its
- * WAL frames cost far more than the rows they carry, so a busy queue pays them once per
- * turn rather than once per call.
+ * Group commit for a store's writes on the main thread (SQS messages, object metadata).
+ * The writes of every call made during one turn of the event loop (concurrent requests
+ * arrive together) run in call order in one SQLite transaction, each in its own savepoint
+ * so that one failing leaves the others, and one flush of the store then makes them all
+ * durable. A commit and its WAL frames cost far more than the rows they carry, so a busy
+ * store pays them once per turn rather than once per call.
  */
-import type { QueueStore } from './store.js';
+
+/** What a group needs from its store. */
+export interface GroupStore {
+  /** Runs `fn` atomically: a transaction, or a savepoint inside one, undone if `fn` throws. */
+  transaction<T>(fn: () => T): T;
+  /** Resolves once everything committed so far is on disk. */
+  flushed(): Promise<void>;
+}
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -23,7 +30,7 @@ interface Pending {
 export class CommitGroup {
   private pending: Pending[] = [];
 
-  constructor(private readonly store: Pick<QueueStore, 'transaction' | 'flushed'>) {}
+  constructor(private readonly store: GroupStore) {}
 
   /**
    * Runs `fn` atomically with the other writes of this turn and resolves with its result
