@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run, tempDir } from './support/cairn.js';
 import { readRecords } from './support/records.js';
@@ -60,6 +61,8 @@ describe('cairn server and cairn env', () => {
     expect(await quiet.exited).toBe(0);
     const server = await spawnServer(dataDir, [], { CAIRN_LOG_LEVEL: 'info' });
     running.push(server);
+    // The log line travels through a pipe: it may arrive just after the address file.
+    for (let i = 0; i < 100 && !server.logs().includes('cairn is listening'); i++) await sleep(20);
     expect(server.logs()).toContain('cairn is listening');
     server.child.kill('SIGINT');
     expect(await server.exited).toBe(0);

@@ -194,6 +194,8 @@ describe('Block Public Access', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'public-site', Key: 'index.html', Body: '<h1>hi</h1>' }));
     await s3.send(new PutBucketPolicyCommand({ Bucket: 'public-site', Policy: policy(publicRead) }));
     expect((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'public-site' }))).PolicyStatus?.IsPublic).toBe(true);
+    // The owner's trail records object reads, anonymous ones included.
+    await cairn.logDataEvents(['AWS::S3::Object']);
     // Public means every account, and no account: the member's user and an unsigned GET both read.
     expect(await text(await client(reader).send(new GetObjectCommand({ Bucket: 'public-site', Key: 'index.html' })))).toBe('<h1>hi</h1>');
     const anonymous = await fetch(`${cairn.endpoint}/public-site/index.html`);
