@@ -2,15 +2,37 @@
  * Identifiers in AWS's formats. Randomness is injected (`RandomSource`) so tests can make
  * them deterministic; the default draws from the operating system's CSPRNG.
  */
-import { randomBytes as cryptoRandomBytes, randomUUID } from 'node:crypto';
+import { randomBytes as cryptoRandomBytes, randomFillSync, randomUUID } from 'node:crypto';
 
 export interface RandomSource {
   bytes(n: number): Buffer;
   uuid(): string;
 }
 
+/** Small draws are cut from a buffer refilled from the CSPRNG, as randomUUID does: one call into OpenSSL per few hundred draws. */
+const POOL_BYTES = 4096;
+const POOLED_MAX = 64;
+let pool: Buffer | undefined;
+let poolOffset = POOL_BYTES;
+
+function pooledBytes(n: number): Buffer {
+  if (n > POOLED_MAX) return cryptoRandomBytes(n);
+  if (!pool || poolOffset + n > POOL_BYTES) {
+    pool ??= Buffer.allocUnsafeSlow(POOL_BYTES);
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  // A copy: every byte is handed out once, and the caller may keep or wipe its own; the
+  // pool forgets what it gave (a data key must not linger here).
+  const out = Buffer.allocUnsafe(n);
+  pool.copy(out, 0, poolOffset, poolOffset + n);
+  pool.fill(0, poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+}
+
 export const cryptoRandom: RandomSource = {
-  bytes: (n) => cryptoRandomBytes(n),
+  bytes: pooledBytes,
   uuid: () => randomUUID(),
 };
 

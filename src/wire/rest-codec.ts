@@ -95,6 +95,8 @@ export class RestCodec implements ProtocolCodec {
   private readonly format: BodyFormat;
   private readonly isS3: boolean;
   private routes: Route[] | undefined;
+  private routesByMethod: Map<string, Route[]> | undefined;
+  private routesByOperation: Map<string, Route> | undefined;
 
   constructor(private readonly model: ServiceModel) {
     this.format = model.metadata.protocol === 'rest-xml' ? 'xml' : 'json';
@@ -106,11 +108,25 @@ export class RestCodec implements ProtocolCodec {
     return this.routes;
   }
 
+  private routesFor(method: string): Route[] {
+    if (!this.routesByMethod) {
+      this.routesByMethod = new Map();
+      for (const r of this.allRoutes()) this.routesByMethod.set(r.method, [...(this.routesByMethod.get(r.method) ?? []), r]);
+    }
+    return this.routesByMethod.get(method) ?? [];
+  }
+
+  private routeOf(operation: string): Route | undefined {
+    this.routesByOperation ??= new Map(this.allRoutes().map((r) => [r.operation, r]));
+    return this.routesByOperation.get(operation);
+  }
+
   operation(req: WireRequest): string {
     const method = req.method.toUpperCase();
-    const pathMatches = this.allRoutes().filter((r) => r.path.test(req.rawPath) && queryMatches(r, req.query));
-    const candidates = pathMatches.filter((r) => r.method === method);
-    if (candidates.length === 0) throw this.noRoute(req, pathMatches.length > 0);
+    const matches = (r: Route): boolean => r.path.test(req.rawPath) && queryMatches(r, req.query);
+    const candidates = this.routesFor(method).filter(matches);
+    // Which error: a resource that exists under another method (405) or none at all.
+    if (candidates.length === 0) throw this.noRoute(req, this.allRoutes().some(matches));
     const xId = req.query.get('x-id');
     let best: Route | undefined;
     let bestScore: number[] = [];
@@ -171,7 +187,7 @@ export class RestCodec implements ProtocolCodec {
     const op = operationOf(this.model, operation);
     if (!op) throw this.noRoute(req, false);
     const shape = inputShapeOf(this.model, op);
-    const route = this.allRoutes().find((r) => r.operation === operation);
+    const route = this.routeOf(operation);
     const out: Record<string, unknown> = {};
     const labels = route ? this.labelValues(route, req.rawPath) : {};
     const boundQuery = new Set<string>(route?.queryLiterals.map(([k]) => k) ?? []);
