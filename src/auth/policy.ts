@@ -54,8 +54,9 @@ export { parsePolicyDocument, type PolicyKind } from './policy/parse.js';
 /** Builds the case-insensitive context, filling principal-derived keys the caller left out. */
 function prepareContext(req: AuthzRequest): EvalContext {
   const values = new Map<string, readonly string[]>();
-  for (const key in req.context) {
-    const v = req.context[key];
+  const context = typeof req.context === 'function' ? req.context() : req.context;
+  for (const key in context) {
+    const v = context[key];
     if (v !== undefined) values.set(key.toLowerCase(), typeof v === 'string' ? [v] : v);
   }
   const p = req.principal;
@@ -85,12 +86,16 @@ const ALLOW: AuthzResult = { decision: 'Allow' };
 export function evaluate(req: AuthzRequest): AuthzResult {
   const p = req.principal;
   const kind = p.kind ?? 'iam';
+  let ctx: EvalContext | undefined;
   const prepared: PreparedRequest = {
     principal: p,
     actionLower: req.action.toLowerCase(),
     resource: req.resource,
     resourceFields: splitArn(req.resource),
-    ctx: prepareContext(req),
+    // Built only when a statement reads it: a caller with no policy to scan never needs it.
+    get ctx(): EvalContext {
+      return (ctx ??= prepareContext(req));
+    },
   };
   const sameAccount = kind === 'iam' && (req.resourceAccountId ?? p.accountId) === p.accountId;
   // Principal-side policies do not exist for services and anonymous callers.

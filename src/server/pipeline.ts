@@ -291,7 +291,8 @@ export class RequestPipeline {
     const action = spec.action ?? `${routed.def.actionPrefix}:${operation}`;
     const principal = authzPrincipal(ctx.principal);
     const arn = principal.arn;
-    const context = { ...globalConditionContext(ctx), ...spec.conditionKeys?.(input, ctx) };
+    let built: Record<string, string | string[]> | undefined;
+    const context = (): Record<string, string | string[]> => (built ??= { ...globalConditionContext(ctx), ...spec.conditionKeys?.(input, ctx) });
     const identityPolicies = this.deps.policies.identityPolicies(ctx.principal);
     const resourcePolicy = spec.resourcePolicy?.(input, ctx);
     const targets = resources.length > 0 ? resources : [{ ARN: '*', type: '' }];

@@ -73,7 +73,8 @@ export interface AuthzRequest {
    * from its Clock. aws:username, aws:userid, aws:PrincipalArn and aws:PrincipalAccount are filled from
    * `principal` when absent.
    */
-  context: Record<string, string | string[]>;
+  /** The request's condition keys; a function is called only if some statement has conditions to check. */
+  context: Record<string, string | string[]> | (() => Record<string, string | string[]>);
   /** Inline and attached managed policies of the user (and its groups) or role. */
   identityPolicies: PolicyDocument[];
   /** The resource's own policy: a role trust policy, a bucket, topic, queue or key policy. */
