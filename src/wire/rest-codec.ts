@@ -90,6 +90,24 @@ type BodyFormat = 'xml' | 'json';
 /** True for members that do not travel in the body. */
 const located = (ref: ShapeRef): boolean => ref.location !== undefined;
 
+/** A structure member as the codec binds it, worked out once per shape. */
+interface Binding {
+  name: string;
+  ref: ShapeRef;
+  shape: Shape;
+  wireName: string;
+  /** The header name, lower-cased as Node gives request headers. */
+  headerName: string;
+}
+
+interface Bindings {
+  members: Binding[];
+  /** Query parameters bound to members, which a map member's catch-all leaves out. */
+  boundQuery: Set<string>;
+  /** True when some member travels in the body. */
+  hasBodyMembers: boolean;
+}
+
 /** The codec for one REST-XML or REST-JSON service. */
 export class RestCodec implements ProtocolCodec {
   private readonly format: BodyFormat;
@@ -97,6 +115,7 @@ export class RestCodec implements ProtocolCodec {
   private routes: Route[] | undefined;
   private routesByMethod: Map<string, Route[]> | undefined;
   private routesByOperation: Map<string, Route> | undefined;
+  private readonly bindings = new Map<StructureShape, Bindings>();
 
   constructor(private readonly model: ServiceModel) {
     this.format = model.metadata.protocol === 'rest-xml' ? 'xml' : 'json';
@@ -114,6 +133,23 @@ export class RestCodec implements ProtocolCodec {
       for (const r of this.allRoutes()) this.routesByMethod.set(r.method, [...(this.routesByMethod.get(r.method) ?? []), r]);
     }
     return this.routesByMethod.get(method) ?? [];
+  }
+
+  private bindingsOf(shape: StructureShape): Bindings {
+    let b = this.bindings.get(shape);
+    if (!b) {
+      const members = Object.entries(shape.members).map(([name, ref]) => {
+        const wireName = ref.locationName ?? name;
+        return { name, ref, shape: shapeOf(this.model, ref), wireName, headerName: wireName.toLowerCase() };
+      });
+      b = {
+        members,
+        boundQuery: new Set(members.filter((m) => m.ref.location === 'querystring' && m.ref.locationName).map((m) => m.wireName)),
+        hasBodyMembers: members.some((m) => !located(m.ref)),
+      };
+      this.bindings.set(shape, b);
+    }
+    return b;
   }
 
   private routeOf(operation: string): Route | undefined {
@@ -190,12 +226,10 @@ export class RestCodec implements ProtocolCodec {
     const route = this.routeOf(operation);
     const out: Record<string, unknown> = {};
     const labels = route ? this.labelValues(route, req.rawPath) : {};
-    const boundQuery = new Set<string>(route?.queryLiterals.map(([k]) => k) ?? []);
-    for (const ref of Object.values(shape.members)) if (ref.location === 'querystring' && ref.locationName) boundQuery.add(ref.locationName);
+    const bindings = this.bindingsOf(shape);
+    const isBound = (k: string): boolean => bindings.boundQuery.has(k) || (route?.queryLiterals.some(([literal]) => literal === k) ?? false);
 
-    for (const [name, ref] of Object.entries(shape.members)) {
-      const memberShape = shapeOf(this.model, ref);
-      const wireName = ref.locationName ?? name;
+    for (const { name, ref, shape: memberShape, wireName, headerName } of bindings.members) {
       switch (ref.location) {
         case 'uri': {
           const v = labels[wireName];
@@ -205,7 +239,7 @@ export class RestCodec implements ProtocolCodec {
         case 'querystring': {
           if (memberShape.type === 'map') {
             const map: Record<string, unknown> = {};
-            for (const [k, v] of req.query) if (!boundQuery.has(k) && !Object.hasOwn(map, k)) setOwn(map, k, v);
+            for (const [k, v] of req.query) if (!isBound(k) && !Object.hasOwn(map, k)) setOwn(map, k, v);
             if (Object.keys(map).length > 0) out[name] = map;
           } else if (memberShape.type === 'list') {
             const all = req.query.getAll(wireName);
@@ -217,7 +251,7 @@ export class RestCodec implements ProtocolCodec {
           break;
         }
         case 'header': {
-          const v = req.headers[wireName.toLowerCase()];
+          const v = req.headers[headerName];
           if (v === undefined) break;
           if (memberShape.type === 'list') {
             const itemShape = shapeOf(this.model, memberShape.member);
@@ -232,7 +266,7 @@ export class RestCodec implements ProtocolCodec {
           break;
         }
         case 'headers': {
-          const prefix = wireName.toLowerCase();
+          const prefix = headerName;
           const map: Record<string, unknown> = {};
           for (const [h, v] of Object.entries(req.headers)) if (h.startsWith(prefix)) setOwn(map, h.slice(prefix.length), v);
           if (Object.keys(map).length > 0) out[name] = map;
@@ -329,8 +363,7 @@ export class RestCodec implements ProtocolCodec {
       const { node } = this.parseXml(req.body);
       return { [payloadName]: this.guardXml(() => readXmlValue(this.model, ref, node, payloadName)) };
     }
-    const hasBodyMembers = Object.values(shape.members).some((r) => !located(r));
-    if (!hasBodyMembers || req.body.length === 0) return {};
+    if (!this.bindingsOf(shape).hasBodyMembers || req.body.length === 0) return {};
     if (this.format === 'json') return readJsonStructure(this.model, shape, parseJsonObject(req.body), '', located);
     const { node } = this.parseXml(req.body);
     return this.guardXml(() => readXmlStructure(this.model, shape, node, located));
@@ -362,20 +395,18 @@ export class RestCodec implements ProtocolCodec {
     let status = op.http.responseCode ?? 200;
     let body: Buffer | string = '';
 
-    for (const [name, ref] of Object.entries(shape.members)) {
+    for (const { name, ref, shape: memberShape, headerName } of this.bindingsOf(shape).members) {
       const value = output[name];
       if (value === undefined || value === null) continue;
-      const memberShape = shapeOf(this.model, ref);
-      const wireName = ref.locationName ?? name;
       if (ref.location === 'statusCode') {
         const n = outputNumber(value);
         if (n !== undefined) status = n;
       } else if (ref.location === 'header') {
         const text = this.headerText(memberShape, ref, value);
-        if (text !== undefined) headers[wireName.toLowerCase()] = text;
+        if (text !== undefined) headers[headerName] = text;
       } else if (ref.location === 'headers' && isRecord(value)) {
         for (const [k, v] of Object.entries(value)) {
-          if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') headers[wireName.toLowerCase() + k.toLowerCase()] = String(v);
+          if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') headers[headerName + k.toLowerCase()] = String(v);
         }
       }
     }
@@ -403,7 +434,7 @@ export class RestCodec implements ProtocolCodec {
           headers['content-type'] ??= 'application/xml';
         }
       }
-    } else if (Object.values(shape.members).some((r) => !located(r))) {
+    } else if (this.bindingsOf(shape).hasBodyMembers) {
       if (this.format === 'json') {
         body = JSON.stringify(writeJsonStructure(this.model, shape, output, located));
         headers['content-type'] = 'application/json';
