@@ -187,12 +187,17 @@ function claimOf(
   headers: Record<string, string>,
   query: URLSearchParams,
 ): SigV4Claim {
+  const scope = parseCredential(credential);
   return {
-    ...parseCredential(credential),
+    accessKeyId: scope.accessKeyId,
+    date: scope.date,
+    region: scope.region,
+    service: scope.service,
+    scope: scope.scope,
     signedHeaders: splitSignedHeaders(signedHeaders),
     signature,
     presigned: false,
-    sessionToken: headers['x-amz-security-token'] ?? query.get('X-Amz-Security-Token') ?? undefined,
+    sessionToken: headers['x-amz-security-token'] ?? (query.size === 0 ? undefined : (query.get('X-Amz-Security-Token') ?? undefined)),
     expires: undefined,
     amzDate,
   };
@@ -572,7 +577,19 @@ function toBasicIso(claim: SigV4Claim, s3: boolean): string {
   );
 }
 
+// Concurrent requests mostly carry the same second: the last one parsed is kept.
+let lastBasic = '';
+let lastMs = Number.NaN;
+
 function basicIsoToMs(basic: string): number {
+  if (basic === lastBasic) return lastMs;
+  const ms = parseBasicIso(basic);
+  lastBasic = basic;
+  lastMs = ms;
+  return ms;
+}
+
+function parseBasicIso(basic: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(basic);
   if (m === null) return Number.NaN;
   const [, y, mo, d, h, mi, s] = m.map(Number);
