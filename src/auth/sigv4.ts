@@ -365,7 +365,8 @@ export function verifySigV4(
 
 /** The canonical request of SigV4, step 1 of the AWS documentation. */
 function buildCanonicalRequest(req: SignedRequest, claim: SigV4Claim, s3: boolean, payloadHash: string): string {
-  const signed = [...new Set(claim.signedHeaders)].sort();
+  // Clients list them sorted and once each; anything else is put in that order.
+  const signed = isSortedSet(claim.signedHeaders) ? claim.signedHeaders : [...new Set(claim.signedHeaders)].sort();
   const chosen: Record<string, string> = {};
   for (const name of signed) {
     const value = req.headers[name];
@@ -378,7 +379,7 @@ function buildCanonicalRequest(req: SignedRequest, claim: SigV4Claim, s3: boolea
   return [
     req.method.toUpperCase(),
     canonicalPath(req.rawPath, s3),
-    getCanonicalQuery(smithyRequest(req, queryRecord(req.query), {})),
+    req.query.size === 0 ? '' : getCanonicalQuery(smithyRequest(req, queryRecord(req.query), {})),
     headerLines,
     '',
     signed.join(';'),
@@ -387,6 +388,11 @@ function buildCanonicalRequest(req: SignedRequest, claim: SigV4Claim, s3: boolea
 }
 
 type SmithyRequest = Parameters<typeof getCanonicalQuery>[0];
+
+function isSortedSet(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if ((names[i - 1] ?? '') >= (names[i] ?? '')) return false;
+  return true;
+}
 
 /** The library's helpers take a smithy HttpRequest; only `headers` or `query` is read. */
 function smithyRequest(
@@ -561,6 +567,7 @@ function s3QueryError(message: string): AwsError {
  */
 function toBasicIso(claim: SigV4Claim, s3: boolean): string {
   const raw = claim.amzDate ?? '';
+  if (raw === lastBasic && !Number.isNaN(lastMs)) return raw;
   if (/^\d{8}T\d{6}Z$/.test(raw) && !Number.isNaN(basicIsoToMs(raw))) return raw;
   if (!claim.presigned && raw !== '') {
     const parsed = Date.parse(raw);
