@@ -48,12 +48,23 @@ describe('sseTransform', () => {
   const masterKey = cryptoRandom.bytes(32);
   const plaintext = Buffer.from('the quick brown fox jumps over the lazy dog '.repeat(10));
 
-  it('seals SSE-S3 segments under a fresh data key that only the master key opens', async () => {
-    const t = sseTransform({ masterKey, random: cryptoRandom });
+  it('seals SSE-S3 segments under data keys that only the master key opens, each key for a bounded number of segments', async () => {
+    const t = sseTransform({ masterKey, random: cryptoRandom, dataKeyUses: 2 });
     const a = await t.seal({ bucket, key: 'k', plaintext });
     const b = await t.seal({ bucket, key: 'k', plaintext });
+    const c = await t.seal({ bucket, key: 'k', plaintext });
     expect(stored(a).includes(Buffer.from('quick brown'))).toBe(false);
-    expect(a.attributes.dk).not.toBe(b.attributes.dk);
+    // One data key for two segments, each under its own IV; then a new key.
+    expect(a.attributes.dk).toBe(b.attributes.dk);
+    expect(stored(a).equals(stored(b))).toBe(false);
+    expect(c.attributes.dk).not.toBe(a.attributes.dk);
+    for (const s of [a, b, c]) expect(await t.open({ bucket: 'b', key: 'k', sealed: stored(s), attributes: s.attributes })).toEqual(plaintext);
+    // A fresh transform (a restarted server) opens them from the master key alone.
+    const restarted = sseTransform({ masterKey, random: cryptoRandom });
+    expect(await restarted.open({ bucket: 'b', key: 'k', sealed: stored(b), attributes: b.attributes })).toEqual(plaintext);
+    // A damaged wrapped key does not open, now or later.
+    const damaged = { ...a.attributes, dk: Buffer.from('x'.repeat(60)).toString('base64') };
+    for (let i = 0; i < 2; i++) await expect(t.open({ bucket: 'b', key: 'k', sealed: stored(a), attributes: damaged })).rejects.toThrow(/does not open|damaged/);
     expect(await t.open({ bucket: 'b', key: 'k', sealed: stored(a), attributes: a.attributes })).toEqual(plaintext);
     // Bytes moved to another key, or another store's master key, do not open.
     await expect(t.open({ bucket: 'b', key: 'other', sealed: stored(a), attributes: a.attributes })).rejects.toThrow(/does not open/);

@@ -1,10 +1,11 @@
 /**
  * Server-side encryption at rest for the embedded store: the {@link AtRestTransform} that
- * seals every stored segment with AES-256-GCM under its own data key, and how an object's
+ * seals every stored segment with AES-256-GCM under a data key, and how an object's
  * encryption is recorded in its attributes.
  *
- * - SSE-S3 (`AES256`): the data key is sealed under the store's master key
+ * - SSE-S3 (`AES256`): data keys are sealed under the store's master key
  *   (`<data dir>/sse-master.key`, 32 random bytes, mode 0600, made on first use, beside KMS's).
+ *   One data key seals up to `dataKeyUses` segments, each under its own random IV.
  * - SSE-KMS (`aws:kms`): envelope encryption; the data key comes from KMS and only its
  *   KMS ciphertext is kept with the segment, so reading needs KMS (and a usable key).
  *
@@ -145,7 +146,12 @@ export interface SseTransformOptions {
   random: RandomSource;
   /** Needed for SSE-KMS objects; without it, writing or reading one fails. */
   kms?: KmsEnvelope;
+  /** SSE-S3 objects sealed under one data key before the next is made (default 65,536). */
+  dataKeyUses?: number;
 }
+
+/** SSE-S3 data keys opened lately, kept so that reading an object again costs no unwrap. */
+const OPENED_KEYS = 4096;
 
 /**
  * The at-rest transform: seals each segment as its object's (or upload's) attributes ask,
@@ -156,20 +162,43 @@ export interface SseTransformOptions {
  */
 export function sseTransform(opts: SseTransformOptions): AtRestTransform {
   const { masterKey, random, kms } = opts;
+  const maxUses = opts.dataKeyUses ?? 65_536;
+  // As S3 Bucket Keys do for KMS: one SSE-S3 data key seals many objects (each under its
+  // own random IV, far below GCM's limit per key), so a PUT wraps no key; the wrapped form
+  // names it. Data keys opened for reads are kept the same way, in a bounded map.
+  let current: { dataKey: Buffer; wrapped: string; uses: number } | undefined;
+  const opened = new Map<string, Buffer>();
+  const dataKeyFor = (): { dataKey: Buffer; wrapped: string } => {
+    if (!current || current.uses >= maxUses) {
+      const dataKey = random.bytes(KEY_BYTES);
+      current = { dataKey, wrapped: seal(masterKey, dataKey, DATA_KEY_AAD, random).toString('base64'), uses: 0 };
+      remember(current.wrapped, dataKey);
+    }
+    current.uses++;
+    return current;
+  };
+  const remember = (wrapped: string, dataKey: Buffer): void => {
+    if (opened.size >= OPENED_KEYS) {
+      const oldest = opened.keys().next().value;
+      if (oldest !== undefined) opened.delete(oldest);
+    }
+    opened.set(wrapped, dataKey);
+  };
+  const openDataKey = (wrapped: string, what: string): Buffer => {
+    let dataKey = opened.get(wrapped);
+    if (!dataKey) {
+      dataKey = open(masterKey, Buffer.from(wrapped, 'base64'), DATA_KEY_AAD, what);
+      remember(wrapped, dataKey);
+    }
+    return dataKey;
+  };
   return {
     async seal({ bucket, key, plaintext, attributes, bulk }): Promise<SealedBytes> {
       const e = encryptionOf(attributes ?? {});
       const aad = segmentAad(bucket.name, key);
       if (e.algorithm === 'AES256') {
-        const dataKey = random.bytes(KEY_BYTES);
-        try {
-          return {
-            bytes: await sealBody(dataKey, plaintext, aad, random, bulk),
-            attributes: { alg: 'AES256', dk: seal(masterKey, dataKey, DATA_KEY_AAD, random).toString('base64') },
-          };
-        } finally {
-          dataKey.fill(0);
-        }
+        const { dataKey, wrapped } = dataKeyFor();
+        return { bytes: await sealBody(dataKey, plaintext, aad, random, bulk), attributes: { alg: 'AES256', dk: wrapped } };
       }
       if (!kms) throw new Error('SSE-KMS needs KMS, which this store was opened without');
       if (e.kmsKeyId === undefined) throw new Error('an SSE-KMS write names no KMS key');
@@ -191,16 +220,15 @@ export function sseTransform(opts: SseTransformOptions): AtRestTransform {
     },
 
     async open({ bucket, key, sealed, attributes, bulk }): Promise<Buffer> {
-      const wrapped = Buffer.from(attributes.dk ?? '', 'base64');
       const aad = segmentAad(bucket, key);
-      let dataKey: Buffer;
-      if (attributes.alg === 'aws:kms') {
-        if (!kms) throw new Error('this object is SSE-KMS encrypted, and the store was opened without KMS');
-        const context = JSON.parse(Buffer.from(attributes.ctx ?? '', 'base64').toString('utf8')) as Record<string, string>;
-        dataKey = kms.decryptDataKey(attributes.key ?? '', wrapped, context);
-      } else {
-        dataKey = open(masterKey, wrapped, DATA_KEY_AAD, `the data key of ${bucket}/${key}`);
+      if (attributes.alg !== 'aws:kms') {
+        const dataKey = openDataKey(attributes.dk ?? '', `the data key of ${bucket}/${key}`);
+        return openBody(dataKey, sealed, aad, `the bytes of ${bucket}/${key}`, bulk);
       }
+      // SSE-KMS asks KMS every time: a key disabled since must make the object unreadable.
+      if (!kms) throw new Error('this object is SSE-KMS encrypted, and the store was opened without KMS');
+      const context = JSON.parse(Buffer.from(attributes.ctx ?? '', 'base64').toString('utf8')) as Record<string, string>;
+      const dataKey = kms.decryptDataKey(attributes.key ?? '', Buffer.from(attributes.dk ?? '', 'base64'), context);
       try {
         return await openBody(dataKey, sealed, aad, `the bytes of ${bucket}/${key}`, bulk);
       } finally {
