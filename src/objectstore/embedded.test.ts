@@ -378,3 +378,23 @@ describe('writes made together', () => {
     expect((await again.store.getObject('group-bucket', 'new')).body.toString()).toBe('a');
   });
 });
+
+describe('reads after writes', () => {
+  it('see every committed change, and nothing of a write that failed', async () => {
+    const { store } = await fresh();
+    await store.createBucket('read-after-write');
+    const read = async (key: string): Promise<string> => (await store.getObject('read-after-write', key)).body.toString();
+    await store.putObject('read-after-write', 'k', Buffer.from('one'));
+    expect(await read('k')).toBe('one');
+    expect(await read('k')).toBe('one');
+    await store.putObject('read-after-write', 'k', Buffer.from('two'));
+    expect(await read('k')).toBe('two');
+    expect(await codeOf(store.putObject('read-after-write', 'k', Buffer.from('three'), { ifNoneMatch: '*' }))).toBe('PreconditionFailed');
+    expect(await read('k')).toBe('two');
+    expect((await store.headObject('read-after-write', 'k')).size).toBe(3);
+    await store.deleteObject('read-after-write', 'k');
+    expect(await codeOf(store.getObject('read-after-write', 'k'))).toBe('NoSuchKey');
+    await store.putObject('read-after-write', 'k', Buffer.from('four'));
+    expect(await read('k')).toBe('four');
+  });
+});

@@ -178,6 +178,8 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 const INLINE_MAX = 32 * 1024;
 /** Bucket rows kept in memory at most (the cache starts over when full). */
 const BUCKET_CACHE_SIZE = 10_000;
+/** Current versions kept in memory at most (the map starts over when full). */
+const LATEST_CACHE_SIZE = 8192;
 const MAX_LIST = 1000;
 /** Sequencer values reserved per write of the `counters` row. */
 const SEQUENCER_BLOCK = 1024;
@@ -199,6 +201,9 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   // request by authorization and the hooks; the same rule as bucketCache applies. A
   // missing setting is cached too, as null.
   private readonly configCache = new Map<string, Map<string, string | null>>();
+  // Current versions as last read outside any transaction. Every write runs in a
+  // transaction (commit / atomically), and each one clears this first.
+  private readonly latestCache = new Map<string, Readonly<VersionRow>>();
   private readonly flush: GroupFlush;
   /** Object writes of one event-loop turn: one transaction (a savepoint each) and one flush. */
   private readonly writes: CommitGroup;
@@ -224,6 +229,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
    * await {@link GroupFlush.flushed} before they acknowledge the write.
    */
   private commit<T>(fn: () => T): T {
+    this.latestCache.clear();
     if (this.db.inTransaction) return fn();
     statement(this.db, 'BEGIN IMMEDIATE').run();
     try {
@@ -243,6 +249,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
    * undoes only what `fn` wrote (a group commit's other writes stay).
    */
   private atomically<T>(fn: () => T): T {
+    this.latestCache.clear();
     if (!this.db.inTransaction) return this.commit(fn);
     statement(this.db, 'SAVEPOINT write').run();
     try {
@@ -797,10 +804,19 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
 
   // ---- reading ---------------------------------------------------------------------------
 
-  private latestRow(bucket: string, key: string): VersionRow | undefined {
+  private latestRow(bucket: string, key: string): Readonly<VersionRow> | undefined {
+    const id = `${bucket}\u0000${key}`;
+    const cached = this.latestCache.get(id);
+    if (cached) return cached;
     // INDEXED BY: left to itself the planner picks versions_current (bucket, is_latest, ...),
     // which scans every current object of the bucket; by key it is a few rows at most.
-    return statement<[string, string], VersionRow>(this.db, 'SELECT * FROM versions INDEXED BY versions_by_key WHERE bucket = ? AND key = ? AND is_latest = 1').get(bucket, key);
+    const row = statement<[string, string], VersionRow>(this.db, 'SELECT * FROM versions INDEXED BY versions_by_key WHERE bucket = ? AND key = ? AND is_latest = 1').get(bucket, key);
+    // Inside a transaction the row may be one that rolls back: only committed reads are kept.
+    if (row && !this.db.inTransaction) {
+      if (this.latestCache.size >= LATEST_CACHE_SIZE) this.latestCache.clear();
+      this.latestCache.set(id, Object.freeze(row));
+    }
+    return row;
   }
 
   private versionRow(bucket: string, key: string, versionId: string): VersionRow | undefined {
