@@ -567,7 +567,6 @@ function s3QueryError(message: string): AwsError {
  */
 function toBasicIso(claim: SigV4Claim, s3: boolean): string {
   const raw = claim.amzDate ?? '';
-  if (raw === lastBasic && !Number.isNaN(lastMs)) return raw;
   if (/^\d{8}T\d{6}Z$/.test(raw) && !Number.isNaN(basicIsoToMs(raw))) return raw;
   if (!claim.presigned && raw !== '') {
     const parsed = Date.parse(raw);

@@ -9,9 +9,9 @@
  * bench/validate-logs.bench.ts), and undici takes longer to load than node:http takes
  * for all of them.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { Agent, request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { parseXML } from '@aws-sdk/xml-builder';
+import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Clock } from '../platform/clock.js';
 
@@ -84,34 +84,6 @@ export function uriEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/**
- * SHA-256 and HMAC-SHA256 for the signer, straight from node:crypto (the SDK's own
- * `@smithy/hash-node` converts every input first).
- */
-class Sha256 {
-  private hash: Hash | Hmac;
-  private readonly secret: string | Uint8Array | undefined;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.secret =
-      secret === undefined || typeof secret === 'string' || secret instanceof Uint8Array
-        ? secret
-        : ArrayBuffer.isView(secret) ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength) : new Uint8Array(secret);
-    this.hash = this.start();
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.start();
-  }
-  private start(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
-
 /** Sends one request; Node's `request` of `node:http` or `node:https`. */
 type Requester = (options: RequestOptions, onResponse: (res: IncomingMessage) => void) => ClientRequest;
 
@@ -141,7 +113,7 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
     let s = signers.get(id);
     if (!s) {
       // S3 signs the path as sent; other services sign it encoded once more.
-      s = new SignatureV4({ service, region, credentials: opts.credentials, sha256: Sha256, uriEscapePath: service !== 's3' });
+      s = new SignatureV4({ service, region, credentials: opts.credentials, sha256: Hash.bind(null, 'sha256'), uriEscapePath: service !== 's3' });
       signers.set(id, s);
     }
     return s;

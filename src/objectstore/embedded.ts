@@ -238,10 +238,14 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
       return result;
     } catch (e) {
       if (this.db.inTransaction) statement(this.db, 'ROLLBACK').run();
-      // A reservation made in the rolled-back transaction is gone: take a fresh one next.
-      this.sequence = { next: 0, reserved: 0 };
+      this.forgetReservation();
       throw e;
     }
+  }
+
+  /** A sequencer reservation made in a rolled-back write is gone: take a fresh one next. */
+  private forgetReservation(): void {
+    this.sequence = { next: 0, reserved: 0 };
   }
 
   /**
@@ -249,7 +253,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
    * undoes only what `fn` wrote (a group commit's other writes stay).
    */
   private atomically<T>(fn: () => T): T {
-    this.latestCache.clear();
+    // Inside a transaction, commit() has already cleared latestCache.
     if (!this.db.inTransaction) return this.commit(fn);
     statement(this.db, 'SAVEPOINT write').run();
     try {
@@ -259,7 +263,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     } catch (e) {
       statement(this.db, 'ROLLBACK TO write').run();
       statement(this.db, 'RELEASE write').run();
-      this.sequence = { next: 0, reserved: 0 };
+      this.forgetReservation();
       throw e;
     }
   }

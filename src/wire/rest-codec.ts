@@ -129,8 +129,9 @@ export class RestCodec implements ProtocolCodec {
 
   private routesFor(method: string): Route[] {
     if (!this.routesByMethod) {
-      this.routesByMethod = new Map();
-      for (const r of this.allRoutes()) this.routesByMethod.set(r.method, [...(this.routesByMethod.get(r.method) ?? []), r]);
+      const byMethod = new Map<string, Route[]>();
+      for (const r of this.allRoutes()) byMethod.set(r.method, [...(byMethod.get(r.method) ?? []), r]);
+      this.routesByMethod = byMethod;
     }
     return this.routesByMethod.get(method) ?? [];
   }
