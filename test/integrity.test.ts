@@ -25,7 +25,7 @@ import {
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -492,6 +492,42 @@ describe("the validator's signed-HTTP reader", () => {
       const got = await Promise.all(Array.from({ length: 10 }, (_, i) => source.get('b', `k${i}`)));
       expect(got.map((o) => o?.body.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `chunked reply /b/k${i}`));
       expect(got.every((o) => o?.metadata.signature === 'abc')).toBe(true);
+    } finally {
+      source.close?.();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('reads replies that end with their connection, and replies that close it after their length', async () => {
+    // A bare TCP server: an HTTP/1.0 reply with no length (its body ends when the
+    // connection does) for keys under old/, else an HTTP/1.1 reply with a length and
+    // `Connection: close`. Every connection carries one reply, as such servers allow.
+    const heads: string[] = [];
+    const server = createTcpServer((socket) => {
+      let got = '';
+      socket.on('data', (data: Buffer) => {
+        got += data.toString('latin1');
+        if (!got.includes('\r\n\r\n')) return;
+        heads.push(got);
+        const target = got.split(' ')[1] ?? '';
+        if (target.startsWith('/b/old/')) socket.end(`HTTP/1.0 200 OK\r\nx-amz-meta-signature: old\r\n\r\nall of ${target}`);
+        else {
+          const body = `sized ${target}`;
+          socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\nX-Amz-Meta-Signature: new\r\n\r\n${body}`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const source = httpS3Source(signedHttp({ endpoint: `http://127.0.0.1:${port}`, credentials: cairn.root, clock: systemClock, connections: 3, maxAttempts: 1 }), 'us-east-1');
+    try {
+      const keys = Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? `old/k${i}` : `new/k${i}`));
+      const got = await Promise.all(keys.map((k) => source.get('b', k)));
+      expect(got.map((o) => o?.body.toString())).toEqual(keys.map((k) => (k.startsWith('old/') ? `all of /b/${k}` : `sized /b/${k}`)));
+      expect(got.map((o) => o?.metadata.signature)).toEqual(keys.map((k) => (k.startsWith('old/') ? 'old' : 'new')));
+      // Each request went out whole and signed.
+      expect(heads).toHaveLength(keys.length);
+      for (const head of heads) expect(head).toMatch(/^GET \/b\/(old|new)\/k\d HTTP\/1\.1\r\n[^]*authorization: AWS4-HMAC-SHA256 Credential=[^]*\r\n\r\n$/);
     } finally {
       source.close?.();
       await new Promise((resolve) => server.close(resolve));

@@ -1,6 +1,8 @@
 /**
  * AWS Signature Version 4 on incoming requests: reading the claim a request makes
- * (Authorization header or presigned query) and checking it against the caller's secret.
+ * (Authorization header or presigned query) and checking it against the caller's secret;
+ * and the same arithmetic the other way, signing a request Cairn sends itself
+ * (`cairn validate-logs`).
  * Canonical headers, canonical query and scope come from `@smithy/signature-v4`, so we
  * compute exactly what the JS SDK computes; the canonical request, string to sign and key
  * derivation are composed here because the library keeps them private or asynchronous.
@@ -303,13 +305,8 @@ export function verifySigV4(
   if (s3 && !claim.presigned) checkS3HeadersSigned(req, claim);
 
   const signingKey = deriveSigningKey(secretAccessKey, claim.date, claim.region, claim.service);
-  const canonicalRequest = buildCanonicalRequest(req, claim, s3, payload.hash);
-  const stringToSign = [
-    ALGORITHM_IDENTIFIER,
-    amzDate,
-    claim.scope,
-    hash('sha256', canonicalRequest, 'hex'),
-  ].join('\n');
+  const canonicalRequest = buildCanonicalRequest(req, claim.signedHeaders, s3, payload.hash);
+  const stringToSign = stringToSignOf(amzDate, claim.scope, canonicalRequest);
   const expected = createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest();
   if (!sameSignature(expected, claim.signature)) {
     throw s3
@@ -363,10 +360,53 @@ export function verifySigV4(
   };
 }
 
+/** What a client signs: a request as it will go out. */
+export interface RequestToSign {
+  method: string;
+  /** The path as it will be sent, percent-encoded, without the query. */
+  rawPath: string;
+  query: URLSearchParams;
+  /** Lower-case names; every one is signed. `host` and `x-amz-date` must be among them. */
+  headers: Record<string, string>;
+  /** The body's SHA-256 in hex (or S3's `UNSIGNED-PAYLOAD`). */
+  payloadHash: string;
+  service: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * The `Authorization` header for a request, as the AWS SDK's signer computes it: the same
+ * canonical request, string to sign and signing key that verification recomputes
+ * (`x-amz-date` gives the time). The tests hold it to `@smithy/signature-v4`'s own `sign`.
+ *
+ * @example
+ * headers.authorization = sigV4Authorization({ method: 'GET', rawPath: '/bucket/key', query: new URLSearchParams(),
+ *   headers: { host, 'x-amz-date': '20261122T050000Z', 'x-amz-content-sha256': EMPTY }, payloadHash: EMPTY,
+ *   service: 's3', region: 'us-east-1', accessKeyId, secretAccessKey });
+ */
+export function sigV4Authorization(req: RequestToSign): string {
+  const amzDate = req.headers['x-amz-date'] ?? '';
+  const date = amzDate.slice(0, 8);
+  const scope = createScope(date, req.region, req.service);
+  const signed = Object.keys(req.headers).sort();
+  const canonicalRequest = buildCanonicalRequest(req, signed, req.service === 's3', req.payloadHash);
+  const signature = createHmac('sha256', deriveSigningKey(req.secretAccessKey, date, req.region, req.service))
+    .update(stringToSignOf(amzDate, scope, canonicalRequest), 'utf8')
+    .digest('hex');
+  return `${ALGORITHM_IDENTIFIER} Credential=${req.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
+}
+
+/** The string to sign of SigV4, step 2 of the AWS documentation. */
+function stringToSignOf(amzDate: string, scope: string, canonicalRequest: string): string {
+  return `${ALGORITHM_IDENTIFIER}\n${amzDate}\n${scope}\n${hash('sha256', canonicalRequest, 'hex')}`;
+}
+
 /** The canonical request of SigV4, step 1 of the AWS documentation. */
-function buildCanonicalRequest(req: SignedRequest, claim: SigV4Claim, s3: boolean, payloadHash: string): string {
+function buildCanonicalRequest(req: Omit<SignedRequest, 'body'>, signedHeaders: readonly string[], s3: boolean, payloadHash: string): string {
   // Clients list them sorted and once each; anything else is put in that order.
-  const signed = isSortedSet(claim.signedHeaders) ? claim.signedHeaders : [...new Set(claim.signedHeaders)].sort();
+  const signed = isSortedSet(signedHeaders) ? signedHeaders : [...new Set(signedHeaders)].sort();
   const chosen: Record<string, string> = {};
   for (const name of signed) {
     const value = req.headers[name];
@@ -396,7 +436,7 @@ function isSortedSet(names: readonly string[]): boolean {
 
 /** The library's helpers take a smithy HttpRequest; only `headers` or `query` is read. */
 function smithyRequest(
-  req: SignedRequest,
+  req: Omit<SignedRequest, 'body'>,
   query: Record<string, string | string[]>,
   headers: Record<string, string>,
 ): SmithyRequest {

@@ -1,18 +1,23 @@
 /**
  * The small AWS client `cairn validate-logs` uses against an S3-compatible endpoint and
  * CloudTrail when the environment names the endpoint and gives static credentials:
- * requests signed by the AWS SDK's own SigV4 signer (`@smithy/signature-v4`), sent over
- * Node's own HTTP client on keep-alive connections, XML replies read by the SDK's own XML
- * reader (`@aws-sdk/xml-builder`), and the SDK's retry, clock-skew and error-naming
- * behaviour. Validation is hundreds of small GETs; the SDK's clients (a middleware stack
- * per request) cost more CPU per GET than the server answering it (see
- * bench/validate-logs.bench.ts), and undici takes longer to load than node:http takes
- * for all of them.
+ * requests signed as the AWS SDK signs them (auth/sigv4.ts, over `@smithy/signature-v4`'s
+ * canonical forms), sent on a pool of kept-alive HTTP/1.1 connections whose replies are
+ * read by `http-parser-js`, XML replies read by the SDK's own XML reader
+ * (`@aws-sdk/xml-builder`), and the SDK's retry, clock-skew and error-naming behaviour.
+ *
+ * Validation is hundreds of small GETs from a process that lives well under a second, so
+ * the client's CPU per request sets the pace: the SDK's clients (a middleware stack per
+ * request), Node's `http.request` (an agent, a request and a reply stream, timers and
+ * events per request) and undici each cost the validator more than the server answering it
+ * (see bench/validate-logs.bench.ts), where a socket, a parser and one write per request
+ * cost a fraction of that.
  */
-import { Agent, request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { HTTPParser } from 'http-parser-js';
 import { parseXML } from '@aws-sdk/xml-builder';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { sha256Hex } from './digest.js';
+import { sigV4Authorization } from '../auth/sigv4.js';
 import type { Clock } from '../platform/clock.js';
 
 /** Static credentials, as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN give them. */
@@ -84,12 +89,15 @@ export function uriEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** Sends one request; Node's `request` of `node:http` or `node:https`. */
-type Requester = (options: RequestOptions, onResponse: (res: IncomingMessage) => void) => ClientRequest;
+/** `20261122T050000Z`, SigV4's request time. */
+function amzDate(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+}
 
 /**
- * A signed-HTTP client: each request signed by a {@link SignatureV4} (one per service and
- * Region) and sent over a keep-alive {@link Agent} for the endpoint's origin.
+ * A signed-HTTP client: each request signed with SigV4 for its service and Region and sent
+ * on a kept-alive connection to the endpoint.
  *
  * @example
  * const http = signedHttp({ endpoint: 'http://127.0.0.1:4777', credentials, clock: systemClock, connections: 64, maxAttempts: 3 });
@@ -97,49 +105,42 @@ type Requester = (options: RequestOptions, onResponse: (res: IncomingMessage) =>
  */
 export function signedHttp(opts: SignedHttpOptions): SignedHttp {
   const url = new URL(opts.endpoint);
-  const agentOptions = { keepAlive: true, maxSockets: opts.connections };
-  // node:https (and TLS with it) is loaded only for an https endpoint.
-  const transport: Promise<{ agent: Agent; send: Requester }> =
-    url.protocol === 'https:'
-      ? import('node:https').then((https) => ({ agent: new https.Agent(agentOptions), send: https.request }))
-      : Promise.resolve({ agent: new Agent(agentOptions), send: request });
-  transport.catch(() => undefined);
-  const port = url.port !== '' ? Number(url.port) : undefined;
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const secure = url.protocol === 'https:';
+  const pool = new ConnectionPool({
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port !== '' ? Number(url.port) : secure ? 443 : 80,
+    secure,
+    max: Math.max(1, opts.connections),
+  });
   const base = url.pathname.replace(/\/+$/, '');
-  const signers = new Map<string, SignatureV4>();
-  const signer = (service: string, region: string): SignatureV4 => {
-    const id = `${service} ${region}`;
-    let s = signers.get(id);
-    if (!s) {
-      // S3 signs the path as sent; other services sign it encoded once more.
-      s = new SignatureV4({ service, region, credentials: opts.credentials, sha256: Hash.bind(null, 'sha256'), uriEscapePath: service !== 's3' });
-      signers.set(id, s);
-    }
-    return s;
-  };
+  const { accessKeyId, secretAccessKey, sessionToken } = opts.credentials;
   let offset = 0;
   // Replies begun, and kept-alive connections found dropped: a connection is dropped at most
   // once and only after it has answered, so resending such requests for free never loops.
   let replies = 0;
   let drops = 0;
 
-  const attempt = async (req: SignedRequest): Promise<SignedReply> => {
+  const attempt = (req: SignedRequest): Promise<SignedReply> => {
     const path = `${base}${req.path}`;
     const query = req.query ?? {};
-    const signed = await signer(req.service, req.region).sign(
-      { method: req.method, protocol: url.protocol, hostname: url.hostname, path, query, headers: { ...req.headers, host: url.host }, body: req.body },
-      { signingDate: new Date(opts.clock.now() + offset) },
-    );
+    const payloadHash = sha256Hex(req.body ?? '');
+    // Signed anew each time: the date moves, and so may the clock offset.
+    const headers: Record<string, string> = { ...req.headers, host: url.host, 'x-amz-content-sha256': payloadHash, 'x-amz-date': amzDate(opts.clock.now() + offset) };
+    if (sessionToken !== undefined) headers['x-amz-security-token'] = sessionToken;
     let search = '';
     for (const k in query) search += `${search === '' ? '?' : '&'}${uriEncode(k)}=${uriEncode(query[k] ?? '')}`;
-    const { agent, send } = await transport;
-    // Given as a list, the headers go out as they are, without Node checking each again.
-    const headers: string[] = [];
-    for (const name in signed.headers) headers.push(name, signed.headers[name] ?? '');
-    const options: RequestOptions = { agent, hostname, method: req.method, path: path + search, headers, timeout: IDLE_TIMEOUT_MS };
-    if (port !== undefined) options.port = port;
-    return exchange(send, options, req.body, () => replies++);
+    headers.authorization = sigV4Authorization({
+      method: req.method,
+      rawPath: path,
+      query: new URLSearchParams(query),
+      headers,
+      payloadHash,
+      service: req.service,
+      region: req.region,
+      accessKeyId,
+      secretAccessKey,
+    });
+    return pool.exchange(req.method, path + search, headers, req.body, () => replies++);
   };
 
   return {
@@ -147,7 +148,6 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
       for (let tries = 1; ; tries++) {
         let reply: SignedReply;
         try {
-          // Signed anew each time: the date moves, and so may the clock offset.
           reply = await attempt(req);
         } catch (e) {
           // A kept-alive connection the server closed as the request went out is no
@@ -171,7 +171,7 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
       }
     },
     close() {
-      transport.then(({ agent }) => agent.destroy(), () => undefined);
+      pool.close();
     },
   };
 }
@@ -179,33 +179,176 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
 /** How long a connection may stay silent while a request waits for its reply. */
 const IDLE_TIMEOUT_MS = 120_000;
 
-/** One request, its reply collected whole. */
-function exchange(send: Requester, options: RequestOptions, body: string | undefined, onReply: () => void): Promise<SignedReply> {
-  return new Promise((resolve, reject) => {
-    let started = false;
-    const req = send(options, (res) => {
-      started = true;
-      onReply();
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const headers: Record<string, string> = {};
-        const raw = res.headers;
-        for (const name in raw) {
-          const value = raw[name];
-          if (value !== undefined) headers[name] = typeof value === 'string' ? value : value.join(', ');
-        }
-        resolve({ status: res.statusCode ?? 0, headers, body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks) });
-      });
-      res.on('error', reject);
+/** Where the pool connects. */
+interface Origin {
+  host: string;
+  port: number;
+  /** TLS (node:tls, loaded only for an https endpoint). */
+  secure: boolean;
+  /** Connections open at once. */
+  max: number;
+}
+
+/** A request waiting for its reply on a connection. */
+interface Exchange {
+  resolve: (reply: SignedReply) => void;
+  reject: (error: Error) => void;
+  onReply: () => void;
+  status: number;
+  headers: Record<string, string>;
+  chunks: Buffer[];
+  /** True once any byte of the reply arrived. */
+  started: boolean;
+}
+
+/**
+ * Kept-alive HTTP/1.1 connections to one origin, one request on each at a time. A request
+ * waits for a free connection when `max` are busy.
+ */
+class ConnectionPool {
+  private readonly idle: Connection[] = [];
+  private readonly waiting: ((c: Connection) => void)[] = [];
+  private open = 0;
+  private closed = false;
+
+  constructor(private readonly origin: Origin) {}
+
+  async exchange(method: string, target: string, headers: Record<string, string>, body: string | undefined, onReply: () => void): Promise<SignedReply> {
+    const connection = this.idle.pop() ?? (this.open < this.origin.max ? await this.connect() : await new Promise<Connection>((resolve) => this.waiting.push(resolve)));
+    return connection.exchange(method, target, headers, body, onReply);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+
+  private async connect(): Promise<Connection> {
+    this.open++;
+    const { host, port } = this.origin;
+    let socket: Socket;
+    if (this.origin.secure) {
+      const tls = await import('node:tls');
+      socket = tls.connect({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host, ALPNProtocols: ['http/1.1'] });
+    } else socket = connect({ host, port });
+    socket.setNoDelay(true);
+    return new Connection(socket, {
+      free: (c) => {
+        const next = this.waiting.shift();
+        if (next) next(c);
+        else if (this.closed) c.destroy();
+        else this.idle.push(c);
+      },
+      gone: (c) => {
+        this.open--;
+        const at = this.idle.indexOf(c);
+        if (at >= 0) this.idle.splice(at, 1);
+        // A request waiting for a connection gets a new one in its place.
+        const next = this.waiting.shift();
+        if (next) this.connect().then(next, () => undefined);
+      },
     });
-    // A server that stops answering fails the request (and so the run) instead of hanging it.
-    req.on('timeout', () => req.destroy(new Error(`no reply from ${options.hostname ?? 'the endpoint'} in ${IDLE_TIMEOUT_MS / 1000} s`)));
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      reject(!started && closedWhileIdle(req, error) ? new IdleConnectionLost(error) : error);
+  }
+}
+
+/** One kept-alive connection: writes a request, parses its reply, then is free again. */
+class Connection {
+  private readonly parser = new HTTPParser(HTTPParser.RESPONSE);
+  private current: Exchange | undefined;
+  private keepAlive = true;
+  private gone = false;
+  /** Replies completed on this connection. */
+  private answered = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly pool: { free: (c: Connection) => void; gone: (c: Connection) => void },
+  ) {
+    const parser = this.parser;
+    parser[HTTPParser.kOnHeadersComplete] = (info) => {
+      const x = this.current;
+      if (!x) return;
+      x.status = info.statusCode;
+      const raw = info.headers;
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const name = (raw[i] ?? '').toLowerCase();
+        const value = raw[i + 1] ?? '';
+        const had = x.headers[name];
+        x.headers[name] = had === undefined ? value : `${had}, ${value}`;
+      }
+      this.keepAlive = info.shouldKeepAlive;
+      x.onReply();
+    };
+    parser[HTTPParser.kOnBody] = (chunk, offset, length) => {
+      this.current?.chunks.push(chunk.subarray(offset, offset + length));
+    };
+    parser[HTTPParser.kOnMessageComplete] = () => this.complete();
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => {
+      // An idle connection times out quietly; a request's is a failure.
+      this.fail(new Error(`no reply from ${socket.remoteAddress ?? 'the endpoint'} in ${IDLE_TIMEOUT_MS / 1000} s`));
     });
-    req.end(body);
-  });
+    socket.on('data', (data: Buffer) => {
+      if (this.current) this.current.started = true;
+      const parsed = parser.execute(data);
+      if (parsed instanceof Error) this.fail(new Error(`unreadable HTTP reply: ${parsed.message}`));
+    });
+    socket.on('end', () => {
+      // A reply without a length ends with the connection.
+      if (this.current) parser.finish();
+      this.fail(new Error('the server closed the connection'));
+    });
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.fail(new Error('the connection closed')));
+  }
+
+  exchange(method: string, target: string, headers: Record<string, string>, body: string | undefined, onReply: () => void): Promise<SignedReply> {
+    return new Promise<SignedReply>((resolve, reject) => {
+      if (this.gone) {
+        reject(new IdleConnectionLost(new Error('the connection closed')));
+        return;
+      }
+      this.current = { resolve, reject, onReply, status: 0, headers: {}, chunks: [], started: false };
+      this.socket.ref();
+      let head = `${method} ${target} HTTP/1.1\r\n`;
+      for (const name in headers) head += `${name}: ${headers[name] ?? ''}\r\n`;
+      if (body !== undefined) head += `content-length: ${Buffer.byteLength(body)}\r\n`;
+      this.socket.write(`${head}\r\n${body ?? ''}`);
+    });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private complete(): void {
+    const x = this.current;
+    if (!x) return;
+    this.current = undefined;
+    this.answered++;
+    const { chunks } = x;
+    x.resolve({ status: x.status, headers: x.headers, body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks) });
+    if (!this.keepAlive) {
+      this.fail(new Error('the server closed the connection'));
+      return;
+    }
+    // An idle connection keeps no process alive.
+    this.socket.unref();
+    this.pool.free(this);
+  }
+
+  /** Ends the connection, failing the request on it if any. */
+  private fail(error: Error): void {
+    const x = this.current;
+    this.current = undefined;
+    if (x) {
+      // A kept-alive connection dropped before any byte of the reply: the request can go again.
+      x.reject(!x.started && this.answered > 0 ? new IdleConnectionLost(error) : error);
+    }
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.destroy();
+    this.pool.gone(this);
+  }
 }
 
 /** A kept-alive connection the server closed under a request, before any reply to it. */
@@ -213,16 +356,6 @@ class IdleConnectionLost extends Error {
   constructor(cause: Error) {
     super(cause.message, { cause });
   }
-}
-
-/**
- * True when the connection was reset after carrying earlier replies (bytes read): the
- * server dropped a kept-alive connection, as an idle timeout racing the request does.
- * (`req.reusedSocket` would say so only for a request that found the socket idle, not for
- * one queued for it.)
- */
-function closedWhileIdle(req: ClientRequest, e: NodeJS.ErrnoException): boolean {
-  return (e.code === 'ECONNRESET' || e.code === 'EPIPE') && (req.socket?.bytesRead ?? 0) > 0;
 }
 
 function backoff(attempt: number): number {
