@@ -534,6 +534,47 @@ describe("the validator's signed-HTTP reader", () => {
     }
   });
 
+  it('pipelines requests on few connections, each reply to its request, and resends what a cut pipeline lost', async () => {
+    // Node's HTTP server takes pipelined requests and answers them in order; replies come
+    // after a delay that varies, so they would cross if matched to the wrong request.
+    const sockets = new Set<object>();
+    const waiting = new Map<object, number>();
+    let deepest = 0;
+    let cut = false;
+    let served = 0;
+    const server: Server = createServer((req, res) => {
+      sockets.add(req.socket);
+      served++;
+      const depth = (waiting.get(req.socket) ?? 0) + 1;
+      waiting.set(req.socket, depth);
+      deepest = Math.max(deepest, depth);
+      res.on('finish', () => waiting.set(req.socket, (waiting.get(req.socket) ?? 1) - 1));
+      // Once, after some replies, the server drops a connection with requests still on it.
+      if (served === 20 && !cut) {
+        cut = true;
+        req.socket.destroy();
+        return;
+      }
+      setTimeout(() => res.end(`reply to ${req.url ?? ''}`), (served * 7) % 5);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const http = signedHttp({ endpoint: `http://127.0.0.1:${port}`, credentials: cairn.root, clock: systemClock, connections: 2, pipelining: 8, maxAttempts: 1 });
+    const source = httpS3Source(http, 'us-east-1');
+    try {
+      const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
+      const got = await Promise.all(keys.map((k) => source.get('b', k)));
+      expect(got.map((o) => o?.body.toString())).toEqual(keys.map((k) => `reply to /b/${k}`));
+      expect(cut).toBe(true);
+      expect(deepest).toBeGreaterThan(1);
+      // Two connections, and one more for the one dropped.
+      expect(sockets.size).toBe(3);
+    } finally {
+      source.close?.();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('retries throttling and 5xx replies as the SDK does, within AWS_MAX_ATTEMPTS', async () => {
     // Each key is refused twice (503 SlowDown, then a 500 with no body), then served.
     const seen = new Map<string, number>();
