@@ -280,19 +280,19 @@ class ConnectionPool {
     }
     // Read into one buffer shared by every connection, without a stream's per-read work;
     // what a reply keeps of it is copied out before the next read.
-    let connection: Connection | undefined;
     const socket = connect({
       host: this.origin.host,
       port: this.origin.port,
       onread: {
         buffer: readBuffer,
         callback: (n) => {
-          connection?.received(readBuffer.subarray(0, n), true);
+          // Reads start after connect() returns, so `connection` is set by then.
+          connection.received(readBuffer.subarray(0, n), true);
           return true;
         },
       },
     });
-    connection = this.adopt(socket);
+    const connection = this.adopt(socket);
   }
 
   private adopt(socket: Socket): Connection {
