@@ -96,6 +96,11 @@ export function uriEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** The SHA-256 of no bytes: the payload hash of a request without a body. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+/** The query of a request without one (never changed). */
+const NO_QUERY = new URLSearchParams();
+
 /** `20261122T050000Z`, SigV4's request time. */
 function amzDate(ms: number): string {
   const iso = new Date(ms).toISOString();
@@ -127,7 +132,7 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
   const attempt = (req: SignedRequest): Promise<SignedReply> => {
     const path = `${base}${req.path}`;
     const query = req.query ?? {};
-    const payloadHash = sha256Hex(req.body ?? '');
+    const payloadHash = req.body === undefined ? EMPTY_SHA256 : sha256Hex(req.body);
     // Signed anew each time: the date moves, and so may the clock offset.
     const headers: Record<string, string> = { ...req.headers, host: url.host, 'x-amz-content-sha256': payloadHash, 'x-amz-date': amzDate(opts.clock.now() + offset) };
     if (sessionToken !== undefined) headers['x-amz-security-token'] = sessionToken;
@@ -136,7 +141,7 @@ export function signedHttp(opts: SignedHttpOptions): SignedHttp {
     headers.authorization = sigV4Authorization({
       method: req.method,
       rawPath: path,
-      query: new URLSearchParams(query),
+      query: req.query === undefined ? NO_QUERY : new URLSearchParams(query),
       headers,
       payloadHash,
       service: req.service,

@@ -76,6 +76,9 @@ export function s3Source(client: S3Client): ObjectSource {
   };
 }
 
+/** A key that percent-encoding leaves as it is (CloudTrail's keys are). */
+const SAFE_PATH = /^[A-Za-z0-9._~/-]*$/;
+
 /**
  * Objects through plain signed HTTP: path-style requests to an S3-compatible endpoint
  * (Cairn, MinIO, ...), many at once over keep-alive connections. Answers as {@link s3Source}
@@ -85,7 +88,7 @@ export function s3Source(client: S3Client): ObjectSource {
  * const source = httpS3Source(signedHttp({ endpoint, credentials, clock: systemClock, connections: 64, maxAttempts: 3 }), 'us-east-1');
  */
 export function httpS3Source(http: SignedHttp, region: string): ObjectSource {
-  const objectPath = (bucket: string, key: string): string => `/${uriEncode(bucket)}/${key.split('/').map(uriEncode).join('/')}`;
+  const objectPath = (bucket: string, key: string): string => `/${uriEncode(bucket)}/${SAFE_PATH.test(key) ? key : key.split('/').map(uriEncode).join('/')}`;
   return {
     offline: false,
     async list(bucket, prefix, startAfter) {

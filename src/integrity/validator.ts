@@ -192,6 +192,7 @@ class Validation {
   private readonly cache = new Map<string, Promise<Fetched>>();
   private readonly logReads = new Map<string, Promise<LogRead>>();
   private readonly digestLists = new Map<string, Promise<[string[], string[]]>>();
+  private readonly logDays = new Map<string, Promise<string[]>>();
   private readonly keyObjects = new Map<string, KeyObject | null>();
   private readonly events: Event[] = [];
   private readonly counts: ValidationCounts = {
@@ -339,6 +340,34 @@ class Validation {
     if (!p) {
       p = this.listDigests(bucket, this.opts.prefix);
       this.digestLists.set(bucket, p);
+      if (bucket === this.opts.bucket && this.opts.thorough !== false) {
+        // The log folders the extra checks list are those of the days these digests
+        // cover: listed now, they arrive while the digests are read, not after.
+        p.then(([standard]) => {
+          const times = standard.map((k) => parseKeyDate(keyDate(k))).filter((t) => Number.isFinite(t));
+          if (times.length === 0) return;
+          const from = Math.max(this.opts.startTime, Math.min(...times) - HOUR);
+          const to = Math.min(this.opts.endTime, Math.max(...times));
+          for (const day of dayFolders(from, to)) this.logDay(day).catch(() => undefined);
+        }, () => undefined);
+      }
+    }
+    return p;
+  }
+
+  /** The keys of one day's log folder in the trail's bucket, listed once. */
+  private logDay(day: string): Promise<string[]> {
+    let p = this.logDays.get(day);
+    if (!p) {
+      const { opts } = this;
+      const folder = logFolder({
+        accountId: this.accountId,
+        region: opts.sourceRegion,
+        ...(opts.prefix !== undefined ? { s3KeyPrefix: opts.prefix } : {}),
+        ...(opts.organizationId !== undefined ? { organizationId: opts.organizationId } : {}),
+      });
+      p = this.list(opts.bucket, `${folder}${day}/`);
+      this.logDays.set(day, p);
     }
     return p;
   }
@@ -651,18 +680,11 @@ class Validation {
       const files = f?.doc?.logFiles;
       if (Array.isArray(files)) for (const l of files as { s3Bucket?: unknown; s3Object?: unknown }[]) listed.add(`${String(l.s3Bucket)}/${String(l.s3Object)}`);
     }
-    const folder = logFolder({
-      accountId: this.accountId,
-      region: opts.sourceRegion,
-      ...(opts.prefix !== undefined ? { s3KeyPrefix: opts.prefix } : {}),
-      ...(opts.organizationId !== undefined ? { organizationId: opts.organizationId } : {}),
-    });
     const from = Math.max(opts.startTime, segments[0]?.start ?? opts.startTime);
     const to = Math.min(opts.endTime, segments.at(-1)?.end ?? opts.endTime);
     const candidates: string[] = [];
-    const days = dayFolders(from, to);
     const bucket = opts.bucket;
-    const lists = await Promise.all(days.map((day) => this.list(bucket, `${folder}${day}/`)));
+    const lists = await Promise.all(dayFolders(from, to).map((day) => this.logDay(day)));
     for (const key of lists.flat()) {
       if (listed.has(`${bucket}/${key}`)) continue;
       const minute = logFileKeyTime(key);
