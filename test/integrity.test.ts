@@ -442,7 +442,7 @@ describe("the validator's signed-HTTP reader", () => {
   it('lists and reads keys with any characters, with their metadata, and names S3 errors as the SDK does', async () => {
     const s3 = clients(cairn.endpoint, cairn.root, 'us-east-1', systemClock).s3;
     await s3.send(new CreateBucketCommand({ Bucket: 'odd-keys' }));
-    const keys = ['plain/a.json.gz', 'odd/with space+plus=eq&amp;(x)!*~.gz', 'odd/ünïcödé/ключ.gz', "odd/quote'\"<tag>%20.gz"];
+    const keys = ['plain/a.json.gz', 'odd/with space+plus=eq&amp;(x)!*~.gz', 'odd/ünïcödé/ключ.gz', "odd/quote'\"<tag>%20.gz", 'odd/ cr\rlf\n tab\t <Key>&#13; '];
     for (const [i, key] of keys.entries()) {
       await s3.send(new PutObjectCommand({ Bucket: 'odd-keys', Key: key, Body: gzipSync(`body ${i}`), Metadata: { signature: `sig-${i}` } }));
     }
