@@ -330,8 +330,9 @@ class Validation {
     return [standard, backfill];
   }
 
-  private list(bucket: string, prefix: string, startAfter?: string): Promise<string[]> {
-    return this.limiter.run(() => this.opts.source.list(bucket, prefix, startAfter), true);
+  /** Lists keys; `urgent` (the default) for listings the chain walk waits on. */
+  private list(bucket: string, prefix: string, startAfter?: string, urgent = true): Promise<string[]> {
+    return this.limiter.run(() => this.opts.source.list(bucket, prefix, startAfter), urgent);
   }
 
   /** The digest keys of `bucket` in range, listed once for both walks. */
@@ -366,7 +367,8 @@ class Validation {
         ...(opts.prefix !== undefined ? { s3KeyPrefix: opts.prefix } : {}),
         ...(opts.organizationId !== undefined ? { organizationId: opts.organizationId } : {}),
       });
-      p = this.list(opts.bucket, `${folder}${day}/`);
+      // Behind the digests (the walk waits on those), ahead of the log files they name.
+      p = this.list(opts.bucket, `${folder}${day}/`, undefined, false);
       this.logDays.set(day, p);
     }
     return p;
