@@ -6,7 +6,7 @@
  * 48 digests; about 12 log files an hour). It is then served by the real `cairn server`
  * over the same data directory, in its own process, so the process that times the
  * validators serves nothing while they run. After untimed runs that warm the server up
- * (BENCH_WARM_UPS, default 5: a fresh server spends up to twice the CPU per request on its
+ * (BENCH_WARM_UPS, default 10: a fresh server spends up to twice the CPU per request on its
  * first few thousand), each validator runs BENCH_ROUNDS times (default 3), alternating
  * which goes first. The
  * report gives each side's median wall time (and every run), files per second, the ratio,
@@ -26,7 +26,7 @@ import { report } from './support.js';
 const HOURS = Number(process.env.BENCH_DIGEST_HOURS ?? 48);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 /** Untimed runs before the timed ones (BENCH_WARM_UPS), so the server is measured as it runs for days: compiled. */
-const WARM_UPS = Math.max(1, Number(process.env.BENCH_WARM_UPS ?? 5));
+const WARM_UPS = Math.max(1, Number(process.env.BENCH_WARM_UPS ?? 10));
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 

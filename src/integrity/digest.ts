@@ -4,7 +4,7 @@
  * covers, and the SHA256withRSA signature itself. Shared by the digest engine (which
  * writes digests) and the validator (which checks them), so the two cannot disagree.
  */
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, hash, sign, verify, type KeyObject } from 'node:crypto';
 
 /** The signature algorithm CloudTrail names in digests and in `x-amz-meta-signature-algorithm`. */
 export const SIGNATURE_ALGORITHM = 'SHA256withRSA';
@@ -133,7 +133,7 @@ export function digestJson(doc: DigestDocument): string {
 
 /** Hex SHA-256. */
 export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 /**

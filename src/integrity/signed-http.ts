@@ -488,13 +488,19 @@ function elementValue(node: TNode): unknown {
     if (typeof child === 'string') continue;
     const value = elementValue(child);
     const had = Object.hasOwn(out, child.tagName) ? out[child.tagName] : undefined;
-    if (had === undefined) Object.defineProperty(out, child.tagName, { value, enumerable: true, writable: true, configurable: true });
+    if (had === undefined) setField(out, child.tagName, value);
     else if (Array.isArray(had)) had.push(value);
-    else out[child.tagName] = [had, value];
+    else setField(out, child.tagName, [had, value]);
   }
   if (!(text.trim() === '' && text.includes('\n'))) out['#text'] = text;
-  for (const [name, value] of attributes) Object.defineProperty(out, name, { value: value ?? '', enumerable: true, writable: true, configurable: true });
+  for (const [name, value] of attributes) setField(out, name, value ?? '');
   return out;
+}
+
+/** Sets a field named by the document, `__proto__` included, as an own property. */
+function setField(out: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  else out[name] = value;
 }
 
 /** The element's child elements (an element holding only text has none). */

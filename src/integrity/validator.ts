@@ -11,7 +11,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
 import {
   basicTime,
   digestFolder,
@@ -412,7 +411,7 @@ class Validation {
           this.progress();
           if (!obj) return { kind: 'missing' };
           try {
-            return { kind: 'found', hash: createHash('sha256').update(gunzipSync(obj.body)).digest('hex') };
+            return { kind: 'found', hash: sha256Hex(gunzipSync(obj.body)) };
           } catch {
             return { kind: 'format' };
           }
