@@ -9,7 +9,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { errorOf, parseXml, uriEncode, xmlChild, xmlList, xmlText, type SignedHttp } from './signed-http.js';
+import { errorOf, parseXml, uriEncode, xmlChild, xmlChildren, xmlText, type SignedHttp } from './signed-http.js';
 
 /** An object as read: its bytes and its user metadata (`x-amz-meta-*`, names without the prefix). */
 export interface SourceObject {
@@ -100,8 +100,9 @@ export function httpS3Source(http: SignedHttp, region: string): ObjectSource {
         else if (startAfter !== undefined) query['start-after'] = startAfter;
         const reply = await http.send({ method: 'GET', path: `/${uriEncode(bucket)}`, query, service: 's3', region });
         if (reply.status !== 200) throw errorOf(reply);
-        const result = xmlChild(parseXml(reply.body.toString('utf8')), 'ListBucketResult');
-        for (const entry of xmlList(xmlChild(result, 'Contents'))) {
+        const root = parseXml(reply.body.toString('utf8'));
+        const result = root?.tagName === 'ListBucketResult' ? root : undefined;
+        for (const entry of xmlChildren(result, 'Contents')) {
           const key = xmlText(xmlChild(entry, 'Key'));
           if (key !== undefined) keys.push(key);
         }
