@@ -8,15 +8,17 @@
  * validators serves nothing while they run. After untimed runs that warm the server up
  * (BENCH_WARM_UPS, default 10: a fresh server spends up to twice the CPU per request on its
  * first few thousand), each validator runs BENCH_ROUNDS times (default 3), alternating
- * which goes first. The
- * report gives each side's median wall time (and every run), files per second, the ratio,
- * and the CPU time the server spent answering each (a floor for a validator that waits on
- * nothing else). `cairn` is timed as the real binary (`./bin/cairn`, a process like the
- * AWS CLI) and in-process.
+ * which goes first, timed as a shell times a command (bash's `time`), not from this
+ * process, whose own fork of a child would count against both. The report gives each
+ * side's median wall time (and every run), files per second, the ratio, and the CPU time
+ * the server spent answering each (a floor for a validator that waits on nothing else).
+ * `cairn` is timed as the real binary (`./bin/cairn`, a process like the AWS CLI) and
+ * in-process.
  */
 import { CloudTrailClient, CreateTrailCommand, ListPublicKeysCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ManualClock } from '../src/platform/clock.js';
 import { clientEnv, run as runCommand, startCairn, tempDir } from '../test/support/cairn.js';
 import { cairnValidate, cloudTrailBucketPolicy } from '../test/support/digests.js';
@@ -82,6 +84,23 @@ async function timed<T>(serverPid: number, fn: () => Promise<T>): Promise<{ seco
   return { seconds: (performance.now() - t) / 1000, serverCpu: cpuSeconds(serverPid) - cpu, result };
 }
 
+/**
+ * Runs a command as a user's shell runs it, timed by bash's `time` (to the millisecond),
+ * so neither validator's figure carries what this benchmark's own large Node.js process
+ * pays to fork a child.
+ */
+async function timedCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, dir: string): Promise<{ seconds: number; code: number; stdout: string; stderr: string }> {
+  const script = 'TIMEFORMAT=%3R; { time "$@" > "$0.out" 2> "$0.err"; } 2> "$0.time"';
+  const base = join(dir, 'timed');
+  const { code } = await runCommand('bash', ['-c', script, base, cmd, ...args], env);
+  return {
+    seconds: Number(readFileSync(`${base}.time`, 'utf8').trim()),
+    code,
+    stdout: readFileSync(`${base}.out`, 'utf8'),
+    stderr: readFileSync(`${base}.err`, 'utf8'),
+  };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -107,7 +126,8 @@ export async function run(): Promise<void> {
       let digests = 0;
       let logs = 0;
       const aws = async (): Promise<void> => {
-        const { seconds, serverCpu, result } = await timed(pid, () => runCommand('aws', ['cloudtrail', 'validate-logs', ...trail.args], env));
+        const { serverCpu, result } = await timed(pid, () => timedCommand('aws', ['cloudtrail', 'validate-logs', ...trail.args], env, dataDir));
+        const seconds = result.seconds;
         if (result.code !== 0) throw new Error(`aws cloudtrail validate-logs failed (${result.code}): ${result.stderr}`);
         awsOut = result.stdout;
         digests = Number(/(\d+)\/\d+ digest files valid/.exec(result.stdout)?.[1] ?? 0);
@@ -116,7 +136,8 @@ export async function run(): Promise<void> {
         awsServerCpu.push(serverCpu);
       };
       const cairn = async (): Promise<string> => {
-        const { seconds, serverCpu, result } = await timed(pid, () => runCommand(process.execPath, [cairnBin, 'validate-logs', ...trail.args], env));
+        const { serverCpu, result } = await timed(pid, () => timedCommand(process.execPath, [cairnBin, 'validate-logs', ...trail.args], env, dataDir));
+        const seconds = result.seconds;
         if (result.code !== 0) throw new Error(`cairn validate-logs failed (${result.code}): ${result.stderr}`);
         binTimes.push(seconds);
         binServerCpu.push(serverCpu);
