@@ -180,6 +180,8 @@ const INLINE_MAX = 32 * 1024;
 const BUCKET_CACHE_SIZE = 10_000;
 /** Current versions kept in memory at most (the map starts over when full). */
 const LATEST_CACHE_SIZE = 8192;
+/** Bytes of inline segments kept in memory at most (the map starts over when full). */
+const INLINE_CACHE_BYTES = 16 * 1024 * 1024;
 const MAX_LIST = 1000;
 /** Sequencer values reserved per write of the `counters` row. */
 const SEQUENCER_BLOCK = 1024;
@@ -204,6 +206,12 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   // Current versions as last read outside any transaction. Every write runs in a
   // transaction (commit / atomically), and each one clears this first.
   private readonly latestCache = new Map<string, Readonly<VersionRow>>();
+  // Inline segments' stored bytes (sealed when encrypted), by the same rule, at most
+  // INLINE_CACHE_BYTES in all. Nothing writes into a buffer read from here: readers copy
+  // (decryption) or slice it, and it is never handed to the crypto worker (OFFLOAD_MIN is
+  // above INLINE_MAX).
+  private readonly inlineCache = new Map<string, Buffer>();
+  private inlineCacheBytes = 0;
   private readonly flush: GroupFlush;
   /** Object writes of one event-loop turn: one transaction (a savepoint each) and one flush. */
   private readonly writes: CommitGroup;
@@ -229,7 +237,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
    * await {@link GroupFlush.flushed} before they acknowledge the write.
    */
   private commit<T>(fn: () => T): T {
-    this.latestCache.clear();
+    this.forgetReads();
     if (this.db.inTransaction) return fn();
     statement(this.db, 'BEGIN IMMEDIATE').run();
     try {
@@ -243,6 +251,13 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     }
   }
 
+  /** Drops what was kept of reads: a write is about to change what they would return. */
+  private forgetReads(): void {
+    this.latestCache.clear();
+    this.inlineCache.clear();
+    this.inlineCacheBytes = 0;
+  }
+
   /** A sequencer reservation made in a rolled-back write is gone: take a fresh one next. */
   private forgetReservation(): void {
     this.sequence = { next: 0, reserved: 0 };
@@ -253,7 +268,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
    * undoes only what `fn` wrote (a group commit's other writes stay).
    */
   private atomically<T>(fn: () => T): T {
-    // Inside a transaction, commit() has already cleared latestCache.
+    // Inside a transaction, commit() has already cleared the read caches.
     if (!this.db.inTransaction) return this.commit(fn);
     statement(this.db, 'SAVEPOINT write').run();
     try {
@@ -893,8 +908,19 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
   }
 
   private inlineBytes(id: string): Buffer {
+    const cached = this.inlineCache.get(id);
+    if (cached) return cached;
     const row = statement<[number], { bytes: Buffer }>(this.db, 'SELECT bytes FROM inline_segments WHERE id = ?').get(Number(id));
     if (!row) throw new Error(`inline segment ${id} is missing`);
+    // As for latestCache: only committed bytes are kept.
+    if (!this.db.inTransaction) {
+      if (this.inlineCacheBytes + row.bytes.length > INLINE_CACHE_BYTES) {
+        this.inlineCache.clear();
+        this.inlineCacheBytes = 0;
+      }
+      this.inlineCache.set(id, row.bytes);
+      this.inlineCacheBytes += row.bytes.length;
+    }
     return row.bytes;
   }
 
