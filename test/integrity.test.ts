@@ -500,8 +500,9 @@ describe("the validator's signed-HTTP reader", () => {
 
   it('reads replies that end with their connection, and replies that close it after their length', async () => {
     // A bare TCP server: an HTTP/1.0 reply with no length (its body ends when the
-    // connection does) for keys under old/, else an HTTP/1.1 reply with a length and
-    // `Connection: close`. Every connection carries one reply, as such servers allow.
+    // connection does) for keys under old/, else an interim 103 and then an HTTP/1.1 reply
+    // with a length and `Connection: close`. Every connection carries one reply, as such
+    // servers allow.
     const heads: string[] = [];
     const server = createTcpServer((socket) => {
       let got = '';
@@ -512,6 +513,8 @@ describe("the validator's signed-HTTP reader", () => {
         const target = got.split(' ')[1] ?? '';
         if (target.startsWith('/b/old/')) socket.end(`HTTP/1.0 200 OK\r\nx-amz-meta-signature: old\r\n\r\nall of ${target}`);
         else {
+          // Early hints first, then the reply.
+          socket.write('HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n');
           const body = `sized ${target}`;
           socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\nX-Amz-Meta-Signature: new\r\n\r\n${body}`);
         }

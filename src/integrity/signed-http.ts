@@ -419,6 +419,15 @@ class Connection {
   }
 
   private complete(): void {
+    const first = this.inflight[0];
+    if (!first) return;
+    if (first.status >= 100 && first.status < 200) {
+      // An interim reply (100 Continue, 103 Early Hints): the real one follows.
+      first.status = 0;
+      first.headers = {};
+      first.chunks = [];
+      return;
+    }
     const x = this.inflight.shift();
     if (!x) return;
     this.answered++;
