@@ -335,7 +335,8 @@ class Connection {
   private readonly inflight: Exchange[] = [];
   private keepAlive = true;
   private gone = false;
-  private corked = false;
+  /** Requests written this turn, not yet handed to the socket. */
+  private outgoing = '';
   /** Replies completed on this connection. */
   private answered = 0;
   /** True while the bytes being parsed sit in the shared read buffer. */
@@ -403,15 +404,14 @@ class Connection {
     for (const name in out.headers) head += `${name}: ${out.headers[name] ?? ''}\r\n`;
     if (out.body !== undefined) head += `content-length: ${Buffer.byteLength(out.body)}\r\n`;
     // The requests of one turn leave in one write.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(`${head}\r\n${out.body ?? ''}`);
+    if (this.outgoing === '') process.nextTick(() => this.flush());
+    this.outgoing += `${head}\r\n${out.body ?? ''}`;
+  }
+
+  private flush(): void {
+    const text = this.outgoing;
+    this.outgoing = '';
+    if (!this.gone) this.socket.write(text);
   }
 
   destroy(): void {
