@@ -568,6 +568,15 @@ describe('verifySigV4 refusals', () => {
     expect((awsError(() => verify({ ...put, query }, 's3'))).code).toBe('SignatureDoesNotMatch');
   });
 
+  it('refuses signed header names that were not sent, Object.prototype members among them', async () => {
+    const ct = await captured(() => new CloudTrailClient(clientConfig()).send(new LookupEventsCommand({})));
+    for (const name of ['constructor', 'tostring', '__proto__', 'x-amz-missing']) {
+      const auth = (ct.headers.authorization ?? '').replace('SignedHeaders=', `SignedHeaders=${name};`);
+      const err = awsError(() => verify(withHeader(ct, 'authorization', auth), 'json'));
+      expect(err.code).toBe('SignatureDoesNotMatch');
+    }
+  });
+
   it('refuses a changed body', async () => {
     const ct = await captured(() =>
       new CloudTrailClient(clientConfig()).send(new CreateTrailCommand({ Name: 'a', S3BucketName: 'b' })),

@@ -98,6 +98,8 @@ export interface VerifyOptions {
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
+/** What `getCanonicalHeaders` rewrites in a header value. */
+const HEADER_WHITESPACE = /[\r\n\t ]/;
 const STREAMING_MODES: Record<string, PayloadMode> = {
   'STREAMING-AWS4-HMAC-SHA256-PAYLOAD': 'streaming-signed',
   'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER': 'streaming-signed-trailer',
@@ -407,15 +409,24 @@ function stringToSignOf(amzDate: string, scope: string, canonicalRequest: string
 function buildCanonicalRequest(req: Omit<SignedRequest, 'body'>, signedHeaders: readonly string[], s3: boolean, payloadHash: string): string {
   // Clients list them sorted and once each; anything else is put in that order.
   const signed = isSortedSet(signedHeaders) ? signedHeaders : [...new Set(signedHeaders)].sort();
-  const chosen: Record<string, string> = {};
-  for (const name of signed) {
-    const value = req.headers[name];
-    if (value !== undefined) chosen[name] = value;
+  let headerLines = '';
+  // The library's canonical form of a value changes only its spaces, tabs and line breaks:
+  // a value without any is itself (most are: hosts, dates, hashes, tokens).
+  // Own fields only: a signed name such as `constructor` that was never sent has no value.
+  const valueOf = (name: string): string | undefined => (Object.hasOwn(req.headers, name) ? req.headers[name] : undefined);
+  if (signed.every((name) => !HEADER_WHITESPACE.test(valueOf(name) ?? ''))) {
+    for (const name of signed) headerLines += `${headerLines === '' ? '' : '\n'}${name}:${valueOf(name) ?? ''}`;
+  } else {
+    const chosen: Record<string, string> = {};
+    for (const name of signed) {
+      const value = valueOf(name);
+      if (value !== undefined) chosen[name] = value;
+    }
+    // Passing the signed names as "signable" keeps headers the library would never sign
+    // (user-agent, expect...) when a client chose to sign them anyway.
+    const canonical = getCanonicalHeaders(smithyRequest(req, {}, chosen), undefined, new Set(signed));
+    headerLines = signed.map((name) => `${name}:${canonical[name] ?? ''}`).join('\n');
   }
-  // Passing the signed names as "signable" keeps headers the library would never sign
-  // (user-agent, expect...) when a client chose to sign them anyway.
-  const canonical = getCanonicalHeaders(smithyRequest(req, {}, chosen), undefined, new Set(signed));
-  const headerLines = signed.map((name) => `${name}:${canonical[name] ?? ''}`).join('\n');
   return [
     req.method.toUpperCase(),
     canonicalPath(req.rawPath, s3),
