@@ -118,7 +118,7 @@ export function httpS3Source(http: SignedHttp, region: string): ObjectSource {
         throw error;
       }
       const metadata: Record<string, string> = {};
-      for (const [name, value] of Object.entries(reply.headers)) if (name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = value;
+      for (const name in reply.headers) if (name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = reply.headers[name] ?? '';
       return { body: reply.body, metadata };
     },
     close() {
