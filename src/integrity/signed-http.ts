@@ -261,7 +261,14 @@ class ConnectionPool {
       for (const c of this.connections) if (c.usable && (!best || c.inFlight < best.inFlight)) best = c;
       const open = this.connections.length + this.opening;
       if ((!best || best.inFlight > 0) && open < this.origin.max) {
-        this.connect();
+        try {
+          this.connect();
+        } catch (e) {
+          // A connection that cannot even be attempted (a port out of range): every
+          // request waiting fails with it, none is left hanging.
+          for (const w of this.waiting.splice(0)) w.reject(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
         continue;
       }
       if (!best || best.inFlight >= this.origin.depth) return;
