@@ -537,6 +537,37 @@ describe("the validator's signed-HTTP reader", () => {
     }
   });
 
+  it('gets every pipelined request answered by a server that answers one per connection', async () => {
+    // Requests pipelined to a server that reads one, answers it with `Connection: close`
+    // and hangs up: the rest are sent again, and from then on one at a time.
+    let connections = 0;
+    const server = createTcpServer((socket) => {
+      connections++;
+      let got = '';
+      socket.on('data', (data: Buffer) => {
+        if (got.includes('\r\n\r\n')) return;
+        got += data.toString('latin1');
+        if (!got.includes('\r\n\r\n')) return;
+        const body = `reply to ${got.split(' ')[1] ?? ''}`;
+        socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const source = httpS3Source(signedHttp({ endpoint: `http://127.0.0.1:${port}`, credentials: cairn.root, clock: systemClock, connections: 2, pipelining: 8, maxAttempts: 1 }), 'us-east-1');
+    try {
+      const keys = Array.from({ length: 24 }, (_, i) => `k${i}`);
+      const got = await Promise.all(keys.map((k) => source.get('b', k)));
+      expect(got.map((o) => o?.body.toString())).toEqual(keys.map((k) => `reply to /b/${k}`));
+      // One connection per reply, and only a few more for the pipelines cut at first.
+      expect(connections).toBeGreaterThanOrEqual(keys.length);
+      expect(connections).toBeLessThan(keys.length + 4);
+    } finally {
+      source.close?.();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('pipelines requests on few connections, each reply to its request, and resends what a cut pipeline lost', async () => {
     // Node's HTTP server takes pipelined requests and answers them in order; replies come
     // after a delay that varies, so they would cross if matched to the wrong request.
