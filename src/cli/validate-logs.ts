@@ -102,7 +102,6 @@ function cloudTrailThroughSdk(config: { region: string; credentials?: StaticCred
   };
 }
 
-/** Tries per request: AWS_MAX_ATTEMPTS as the SDK reads it, else its 3. */
 /**
  * Requests pipelined on one connection: the 64 files in flight by default go on 4
  * connections. Against a Cairn server this takes about half the CPU, at both ends, of a
@@ -110,6 +109,7 @@ function cloudTrailThroughSdk(config: { region: string; credentials?: StaticCred
  */
 const PIPELINE_DEPTH = 16;
 
+/** Tries per request: AWS_MAX_ATTEMPTS as the SDK reads it, else its 3. */
 function maxAttempts(env: NodeJS.ProcessEnv): number {
   const n = Number(env.AWS_MAX_ATTEMPTS);
   return Number.isInteger(n) && n > 0 ? n : 3;

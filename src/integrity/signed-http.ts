@@ -264,9 +264,8 @@ class ConnectionPool {
         try {
           this.connect();
         } catch (e) {
-          // A connection that cannot even be attempted (a port out of range): every
-          // request waiting fails with it, none is left hanging.
-          for (const w of this.waiting.splice(0)) w.reject(e instanceof Error ? e : new Error(String(e)));
+          // A connection that cannot even be attempted (a port out of range).
+          this.failWaiting(e);
           return;
         }
         continue;
@@ -275,6 +274,11 @@ class ConnectionPool {
       const next = this.waiting.shift();
       if (next) best.send(next.out, next.resolve, next.reject);
     }
+  }
+
+  /** Fails every request waiting for a connection: none is left hanging. */
+  private failWaiting(e: unknown): void {
+    for (const w of this.waiting.splice(0)) w.reject(e instanceof Error ? e : new Error(String(e)));
   }
 
   private connect(): void {
@@ -291,7 +295,7 @@ class ConnectionPool {
         },
         (e: unknown) => {
           this.opening--;
-          for (const w of this.waiting.splice(0)) w.reject(e instanceof Error ? e : new Error(String(e)));
+          this.failWaiting(e);
         },
       );
       return;
@@ -405,7 +409,8 @@ class Connection {
   }
 
   send(out: Outgoing, resolve: (reply: SignedReply) => void, reject: (error: Error) => void): void {
-    this.inflight.push({ resolve, reject, status: 0, headers: {}, chunks: [], started: false });
+    // Header names come from the server: no prototype for one named `__proto__` to reach.
+    this.inflight.push({ resolve, reject, status: 0, headers: Object.create(null) as Record<string, string>, chunks: [], started: false });
     if (this.inflight.length === 1) this.socket.ref();
     let head = `${out.method} ${out.target} HTTP/1.1\r\n`;
     for (const name in out.headers) head += `${name}: ${out.headers[name] ?? ''}\r\n`;
@@ -431,7 +436,7 @@ class Connection {
     if (first.status >= 100 && first.status < 200) {
       // An interim reply (100 Continue, 103 Early Hints): the real one follows.
       first.status = 0;
-      first.headers = {};
+      first.headers = Object.create(null) as Record<string, string>;
       first.chunks = [];
       return;
     }

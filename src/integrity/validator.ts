@@ -340,19 +340,21 @@ class Validation {
     if (!p) {
       p = this.listDigests(bucket, this.opts.prefix);
       this.digestLists.set(bucket, p);
-      if (bucket === this.opts.bucket && this.opts.thorough !== false) {
-        // The log folders the extra checks list are those of the days these digests
-        // cover: listed now, they arrive while the digests are read, not after.
-        p.then(([standard]) => {
-          const times = standard.map((k) => parseKeyDate(keyDate(k))).filter((t) => Number.isFinite(t));
-          if (times.length === 0) return;
-          const from = Math.max(this.opts.startTime, Math.min(...times) - HOUR);
-          const to = Math.min(this.opts.endTime, Math.max(...times));
-          for (const day of dayFolders(from, to)) this.logDay(day).catch(() => undefined);
-        }, () => undefined);
-      }
+      if (bucket === this.opts.bucket && this.opts.thorough !== false) p.then(([standard]) => this.listLogDaysOf(standard), () => undefined);
     }
     return p;
+  }
+
+  /**
+   * Starts listing the log folders of the days `digests` cover, which the extra checks
+   * read: listed now, they arrive while the digests are read, not after.
+   */
+  private listLogDaysOf(digests: string[]): void {
+    const times = digests.map((k) => parseKeyDate(keyDate(k))).filter((t) => Number.isFinite(t));
+    if (times.length === 0) return;
+    const from = Math.max(this.opts.startTime, Math.min(...times) - HOUR);
+    const to = Math.min(this.opts.endTime, Math.max(...times));
+    for (const day of dayFolders(from, to)) this.logDay(day).catch(() => undefined);
   }
 
   /** The keys of one day's log folder in the trail's bucket, listed once. */
