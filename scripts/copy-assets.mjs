@@ -4,3 +4,5 @@ import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 cpSync(resolve(root, 'src/models'), resolve(root, 'dist/models'), { recursive: true });
+// The runtimes' bootstrap programs, which function instances run.
+cpSync(resolve(root, 'src/functions/runtimes'), resolve(root, 'dist/functions/runtimes'), { recursive: true });

@@ -9,7 +9,7 @@ import glob, gzip, json, os, sys
 import botocore
 
 SERVICES = ['cloudtrail', 'cloudtrail-data', 'iam', 'sts', 's3', 'sqs', 'sns', 'logs',
-            'cloudwatch', 'events', 'kms', 'organizations']
+            'cloudwatch', 'events', 'kms', 'organizations', 'lambda']
 KEEP_META = ['apiVersion', 'endpointPrefix', 'jsonVersion', 'protocol', 'serviceId',
              'signingName', 'targetPrefix', 'xmlNamespace', 'globalEndpoint']
 DROP = {'documentation', 'documentationUrl', 'deprecatedMessage', 'examples', 'locationName_doc'}

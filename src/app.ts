@@ -18,6 +18,15 @@ import { Identities } from './iam/identities.js';
 import { Logs } from './logs/logs.js';
 import { SqliteLogsStore } from './logs/sqlite-store.js';
 import { functionEvent } from './logs/subscriptions.js';
+import { EventSourceMappings } from './functions/mappings.js';
+import { Functions } from './functions/functions.js';
+import { Invoker } from './functions/invoker.js';
+import { findPython } from './functions/runtime.js';
+import { SqliteFunctionStore } from './functions/sqlite-store.js';
+import { LAMBDA_SERVICE, sqsMappingSource } from './functions/sqs-source.js';
+import { lambdaErrors } from './functions/errors.js';
+import { serviceAllowed } from './auth/resource-policies.js';
+import { parsePolicyDocument } from './auth/policy.js';
 import { checkTrailLogsAccess, type TrailLogsAccessDeps } from './logs/trail-access.js';
 import { TrailStream } from './logs/trail-stream.js';
 import { Alarms } from './metrics/alarms.js';
@@ -57,6 +66,7 @@ import { sqsService } from './services/sqs/index.js';
 import { kmsEnvelope } from './services/s3/encryption.js';
 import { ACCESS_CONFIG, authorizeServiceWrite } from './services/s3/access.js';
 import { kmsService } from './services/kms/index.js';
+import { lambdaService } from './services/lambda/index.js';
 import { stsService } from './services/sts/index.js';
 import { FUNCTION_ARN, FunctionRegistry } from './sns/functions.js';
 import { loadOrCreateSigningIdentity } from './sns/signing.js';
@@ -93,6 +103,12 @@ export interface RunningServer {
   events: EventBusEngine;
   /** Trail delivery: `deliverNow()` writes every trail's pending log files at once. */
   delivery: DeliveryEngine;
+  /** Lambda: the control plane (functions, versions, aliases, permissions). */
+  lambda: Functions;
+  /** Runs functions: `idle()` waits for the asynchronous invocations due now. */
+  invoker: Invoker;
+  /** SQS event source mappings: `tick()` polls every mapping once. */
+  eventSourceMappings: EventSourceMappings;
   /** CloudWatch Logs: `applyRetention()` deletes expired events now; `idle()` waits for subscription deliveries. */
   logs: Logs;
   /** Trails into CloudWatch Logs: `idle()` waits until everything logged so far is in its log groups. */
@@ -369,6 +385,78 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     history.purge(deps.clock.now(), Math.min(deliveryEngine.lowestCursor() ?? eventLog.lastSeq(), eventBus.cursor(), trailStream.cursor())),
   );
 
+  // Lambda: functions run as child processes on this machine, only when the operator says so.
+  const functionStore = new SqliteFunctionStore(db);
+  const lambda = new Functions({
+    store: functionStore,
+    clock: deps.clock,
+    random: deps.random,
+    enabled: config.functions === true,
+    roleTrustsLambda: (roleArn) => {
+      const m = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
+      const role = m?.[1] && m[2] ? identities.findRole(m[1], m[2]) : undefined;
+      if (!role || role.arn !== roleArn) return false;
+      return serviceAllowed(parsePolicyDocument(role.assumeRolePolicyDocument, 'trust'), {
+        source: { service: LAMBDA_SERVICE, sourceArn: '', sourceAccount: role.accountId },
+        action: 'sts:AssumeRole',
+        resource: role.arn,
+        resourceAccountId: role.accountId,
+        now: deps.clock.now(),
+      });
+    },
+    // Code from a bucket of the caller's own account in the embedded store.
+    readS3Code: async (scope, bucket, key, versionId) => {
+      const info = await objects.headBucket(bucket);
+      const denied = () => new Error('denied');
+      try {
+        if (!info || info.owner !== scope.accountId) throw denied();
+        return (await objects.getObject(bucket, key, versionId !== undefined ? { versionId } : {})).body;
+      } catch {
+        throw lambdaErrors.invalidParameter(`Error occurred while GetObject. S3 Error Code: ${info ? 'NoSuchKey' : 'NoSuchBucket'}. S3 Error Message: The specified ${info ? 'key' : 'bucket'} does not exist.`);
+      }
+    },
+    retired: (arn) => invoker.retire(arn),
+  });
+  await lambda.load(() => functionStore.listFunctions());
+  const invoker = new Invoker({
+    functions: lambda,
+    store: functionStore,
+    clock: deps.clock,
+    random: deps.random,
+    logger: logger.child({ component: 'lambda' }),
+    interpreters: { node: process.execPath, python: config.functions ? await findPython() : undefined },
+    codeDir: join(dataDir, 'functions', 'code'),
+    endpoint: () => serverEndpoint,
+    assumeRole: (roleArn, sessionName, region) =>
+      identities.assumeRole(
+        { type: 'AWSService', accountId: roleArn.split(':')[4] ?? '', invokedBy: LAMBDA_SERVICE },
+        { roleArn, roleSessionName: sessionName, region },
+      ),
+    writeLog: (scope, groupName, stream, messages) => {
+      const logScope = { accountId: scope.accountId, region: scope.region };
+      const group = logsEngine.findGroup(logScope, groupName) ?? logsEngine.createLogGroup(logScope, { logGroupName: groupName });
+      const at = deps.clock.now();
+      logsEngine.ingest(group, stream, messages.map((message) => ({ timestamp: at, message })));
+    },
+    deadLetter: async (targetArn, payload, failure) => {
+      const source = { service: LAMBDA_SERVICE, sourceArn: failure.functionArn, sourceAccount: failure.functionArn.split(':')[4] ?? '' };
+      if (targetArn.includes(':sqs:')) await queues.sendMessage(targetArn, payload, undefined, { source });
+      else await topics.publish(targetArn, { message: payload }, { source });
+    },
+  });
+  const eventSourceMappings = new EventSourceMappings({
+    store: functionStore,
+    functions: lambda,
+    clock: deps.clock,
+    random: deps.random,
+    logger: logger.child({ component: 'lambda-mappings' }),
+    queues: sqsMappingSource(queues),
+    invoke: (arn, event) => invoker.invokeNow(arn, event),
+  });
+  jobs.every('lambda-async', 1000, () => invoker.tick());
+  jobs.every('lambda-reap', 10_000, () => invoker.reap());
+  jobs.every('lambda-mappings', 500, () => eventSourceMappings.tick());
+
   const pipeline = new RequestPipeline({
     services: [
       cloudtrailService({ trails, history, publicKeys: signingKeys }),
@@ -396,6 +484,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       eventsService({ bus: eventBus }),
       logsService({ logs: logsEngine }),
       cloudwatchService({ metrics: metricsEngine, alarms }),
+      lambdaService({ functions: lambda, invoker, mappings: eventSourceMappings }),
     ],
     credentials: identities,
     policies: identities,
@@ -427,6 +516,9 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     queues,
     topics,
     functions,
+    lambda,
+    invoker,
+    eventSourceMappings,
     events: eventBus,
     delivery: deliveryEngine,
     digests: digestEngine,
@@ -443,6 +535,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         await listener.close();
         await topics.stop();
         await jobs.stop();
+        await eventSourceMappings.stop();
+        await invoker.stop();
         await deliveryEngine.stop();
         await trailNotifier.idle();
         await digestEngine.stop();

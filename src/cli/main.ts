@@ -21,6 +21,7 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(new Option('--tls-cert <file>', 'PEM certificate: serve HTTPS').env('CAIRN_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('CAIRN_TLS_KEY'))
     .addOption(new Option('--insecure-http', 'allow plain HTTP on a non-loopback address').env('CAIRN_INSECURE_HTTP'))
+    .addOption(new Option('--functions', 'let the Lambda API run uploaded code as this server\'s OS user').env('CAIRN_FUNCTIONS'))
     .addOption(
       new Option('--max-body-bytes <n>', 'largest request body accepted').env('CAIRN_MAX_BODY_BYTES').default(String(32 * 1024 * 1024)),
     )

@@ -34,6 +34,7 @@ export async function serverCommand(opts: Record<string, string | boolean | unde
     insecureHttp: opts.insecureHttp === true || opts.insecureHttp === 'true' || opts.insecureHttp === '1',
     maxBodyBytes: Number(opts.maxBodyBytes),
     logLevel: opts.logLevel,
+    ...(flag(opts.functions) ? { functions: true } : {}),
     ...(interval !== undefined ? { deliveryIntervalMs: interval } : {}),
     ...(digestInterval !== undefined ? { digestIntervalMs: digestInterval } : {}),
     ...(restoreDelay !== undefined ? { restoreDelayMs: restoreDelay } : {}),

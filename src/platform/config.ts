@@ -31,6 +31,8 @@ export const serverConfigSchema = z
     s3Region: z.string().min(1).optional(),
     /** Path-style requests (`endpoint/bucket/key`) unless false. */
     s3ForcePathStyle: z.boolean().optional(),
+    /** Whether the Lambda API may run uploaded code (`--functions`); off, CreateFunction is refused. */
+    functions: z.boolean().optional(),
   })
   .superRefine((c, ctx) => {
     if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {

@@ -56,6 +56,8 @@ export function recordNotes(output: Record<string | symbol, unknown>): RecordNot
 
 export interface OperationSpec {
   readOnly: boolean;
+  /** The record's `eventName` when it is not the operation's name (Lambda's `CreateFunction20150331`). */
+  eventName?: string;
   category: EventCategory;
   /**
    * The IAM action checked before the operation runs, `<prefix>:<Operation>` by default;
