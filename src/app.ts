@@ -14,6 +14,7 @@ import { SqliteDeliveryStateStore } from './delivery/sqlite-store.js';
 import { openSqliteEventLog } from './eventlog/sqlite-eventlog.js';
 import { History } from './history/history.js';
 import { historyMigrations } from './history/schema.js';
+import { Ingestion, ingestMigrations } from './lake/ingestion.js';
 import { Identities } from './iam/identities.js';
 import { Logs } from './logs/logs.js';
 import { SqliteLogsStore } from './logs/sqlite-store.js';
@@ -58,6 +59,7 @@ import { writeCredentialsFile, writeServerAddress } from './server/datadir.js';
 import { cloudtrailService } from './services/cloudtrail/index.js';
 import { eventsService } from './services/events/index.js';
 import { iamService } from './services/iam/index.js';
+import { ingestService } from './services/ingest/index.js';
 import { logsService } from './services/logs/index.js';
 import { cloudwatchService } from './services/cloudwatch/index.js';
 import { s3Service } from './services/s3/index.js';
@@ -142,8 +144,10 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   writeCredentialsFile(dataDir, account);
   if (account.created) logger.info({ accountId: account.accountId }, 'created the management account');
 
-  const { log: eventLog } = await openSqliteEventLog({ dataDir, migrations: historyMigrations });
+  const { log: eventLog } = await openSqliteEventLog({ dataDir, migrations: [...historyMigrations, ...ingestMigrations] });
   const history = new History({ dataDir, log: eventLog, random: deps.random });
+  // Records from outside (`cairn ingest`, gateways) join the caller's account log.
+  const ingestion = new Ingestion({ dataDir, log: eventLog });
   const objects = await EmbeddedObjectStore.open({
     dir: join(dataDir, 'objects'),
     clock: deps.clock,
@@ -485,6 +489,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       logsService({ logs: logsEngine }),
       cloudwatchService({ metrics: metricsEngine, alarms }),
       lambdaService({ functions: lambda, invoker, mappings: eventSourceMappings }),
+      ingestService({ ingestion }),
     ],
     credentials: identities,
     policies: identities,
@@ -545,6 +550,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         await logsEngine.idle();
         external?.close();
         history.close();
+        await ingestion.close();
         await eventLog.close();
         await objects.close();
         await stateFlush.close();

@@ -3,6 +3,7 @@
  * one subcommand. `run` returns the exit code instead of exiting, so tests can call it.
  */
 import { Command, Option } from 'commander';
+import type { IngestOptions } from './ingest.js';
 import type { ValidateLogsOptions } from './validate-logs.js';
 
 export async function run(argv: string[]): Promise<number> {
@@ -81,6 +82,17 @@ export async function run(argv: string[]): Promise<number> {
     .action(async (opts: ValidateLogsOptions) => {
       const { validateLogsCommand } = await import('./validate-logs.js');
       code = await validateLogsCommand(opts);
+    });
+
+  program
+    .command('ingest')
+    .description('append CloudTrail records (log files or JSON lines, gzip or not; - for stdin) to the caller\'s account event log')
+    .argument('<paths...>', 'files of {"Records":[...]} or JSON lines, or - for standard input')
+    .option('--endpoint-url <url>', 'the Cairn server (default: AWS_ENDPOINT_URL)')
+    .option('--batch-size <n>', 'records per request (default 2000, at most 10000)')
+    .action(async (paths: string[], opts: IngestOptions) => {
+      const { ingestCommand } = await import('./ingest.js');
+      code = await ingestCommand(paths, opts, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
     });
 
   try {

@@ -101,6 +101,7 @@ export function readJsonValue(model: ServiceModel, ref: ShapeRef, value: unknown
   const wrong = (expected: string) => bad(`Expected ${expected} for '${path}'.`);
   switch (shape.type) {
     case 'structure': {
+      if (shape.document) return value;
       if (!isRecord(value)) throw wrong('an object');
       return readJsonStructure(model, shape, value, path);
     }

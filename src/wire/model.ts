@@ -54,6 +54,8 @@ export interface StructureShape extends ShapeBase {
   eventstream?: boolean;
   synthetic?: boolean;
   xmlOrder?: string[];
+  /** A JSON document of any shape, passed through as parsed (Smithy's document type). */
+  document?: boolean;
 }
 
 export interface ListShape extends ShapeBase {
