@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..', 'src');
-const engines = ['iam', 'kms', 'trails', 'delivery', 'history', 'integrity', 'bus', 'logs', 'metrics', 'insights', 'lake', 'objectstore', 'sqs', 'sns', 'functions'];
+const engines = ['iam', 'kms', 'trails', 'delivery', 'history', 'integrity', 'bus', 'logs', 'metrics', 'insights', 'lake', 'objectstore', 'sqs', 'sns', 'functions', 'organizations'];
 const base = ['platform'];
 const allowed = {
   platform: [],

@@ -47,6 +47,8 @@ import type { ObjectStore } from './objectstore/store.js';
 import { loadOrCreateStoreKey, sseTransform } from './objectstore/access/encryption.js';
 import { loadOrCreateMasterKey } from './kms/crypto.js';
 import { Kms } from './kms/kms.js';
+import { Organizations } from './organizations/engine.js';
+import { SqliteOrganizationStore } from './organizations/sqlite-store.js';
 import { SqliteKmsStore } from './kms/sqlite-store.js';
 import type { Clock } from './platform/clock.js';
 import type { ServerConfig } from './platform/config.js';
@@ -69,6 +71,7 @@ import { kmsEnvelope } from './services/s3/encryption.js';
 import { ACCESS_CONFIG, authorizeServiceWrite } from './services/s3/access.js';
 import { kmsService } from './services/kms/index.js';
 import { lambdaService } from './services/lambda/index.js';
+import { organizationsService } from './services/organizations/index.js';
 import { stsService } from './services/sts/index.js';
 import { FUNCTION_ARN, FunctionRegistry } from './sns/functions.js';
 import { loadOrCreateSigningIdentity } from './sns/signing.js';
@@ -144,6 +147,14 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   writeCredentialsFile(dataDir, account);
   if (account.created) logger.info({ accountId: account.accountId }, 'created the management account');
 
+  // AWS Organizations: member accounts are made by the identity engine, without root keys.
+  const organizations = await Organizations.open({
+    store: new SqliteOrganizationStore(db),
+    clock: deps.clock,
+    random: deps.random,
+    accounts: identities,
+  });
+
   const { log: eventLog } = await openSqliteEventLog({ dataDir, migrations: [...historyMigrations, ...ingestMigrations] });
   const history = new History({ dataDir, log: eventLog, random: deps.random });
   // Records from outside (`cairn ingest`, gateways) join the caller's account log.
@@ -188,6 +199,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       digestEngine.loggingChanged(trail, isLogging);
     },
     // A trail's KmsKeyId is stored as the key's ARN; the region is the ARN's own.
+    organizationRole: async (accountId) => organizations.membership(accountId),
     resolveKmsKey: async (accountId, arn) => kms.resolveKeyArn(accountId, arn.split(':')[3] ?? '', arn),
     // A CloudWatch Logs log group must exist and the role let CloudTrail write to it.
     cloudWatchLogsAccess: (accountId, logGroupArn, roleArn) => checkTrailLogsAccess(trailLogsAccess, accountId, logGroupArn, roleArn),
@@ -252,6 +264,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   // Keys whose deletion waiting period has ended are deleted.
   // S3 lifecycle rules (transitions, expirations, aborted uploads) are applied once a minute.
   jobs.every('s3-lifecycle', 60_000, () => lifecycle.run());
+  // CreateAccount requests complete shortly after they are made, as in AWS.
+  jobs.every('organizations-create-account', 250, () => organizations.completeDue());
   jobs.every('kms-key-deletion', 60_000, () => {
     for (const key of kms.purgeDue(deps.clock.now())) logger.info({ keyArn: key.arn }, 'deleted KMS key');
   });
@@ -465,7 +479,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     services: [
       cloudtrailService({ trails, history, publicKeys: signingKeys }),
       iamService({ identities, mfa: mfaDevices }),
-      stsService({ identities }),
+      stsService({ identities, accountOpen: (accountId) => organizations.accountOpen(accountId) }),
       s3Service({
         store: objects,
         kms,
@@ -483,6 +497,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         },
       }),
       kmsService({ kms, policies: identities }),
+      organizationsService({ organizations }),
       sqsService({ queues, endpoint: () => serverEndpoint }),
       snsService({ topics }),
       eventsService({ bus: eventBus }),
@@ -491,8 +506,16 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       lambdaService({ functions: lambda, invoker, mappings: eventSourceMappings }),
       ingestService({ ingestion }),
     ],
-    credentials: identities,
+    credentials: {
+      // The principals of a closed account sign with keys that no longer work.
+      resolveAccessKey: (accessKeyId) => {
+        const key = identities.resolveAccessKey(accessKeyId);
+        return key && !organizations.accountOpen(key.principal.accountId) ? { ...key, active: false } : key;
+      },
+      noteAccessKeyUsed: (accessKeyId, use) => identities.noteAccessKeyUsed(accessKeyId, use),
+    },
     policies: identities,
+    serviceControlPolicies: (accountId) => organizations.serviceControlPolicies(accountId),
     eventLog,
     recordsDataEvent: dataEventSelected,
     clock: deps.clock,
@@ -542,6 +565,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         await jobs.stop();
         await eventSourceMappings.stop();
         await invoker.stop();
+        await organizations.stop();
         await deliveryEngine.stop();
         await trailNotifier.idle();
         await digestEngine.stop();

@@ -82,13 +82,10 @@ const implicit = (reason: DenyReason): AuthzResult => ({ decision: 'ImplicitDeny
 const explicit = (reason: DenyReason): AuthzResult => ({ decision: 'ExplicitDeny', reason });
 const ALLOW: AuthzResult = { decision: 'Allow' };
 
-/** Evaluates a request and says why it was refused. */
-export function evaluate(req: AuthzRequest): AuthzResult {
-  const p = req.principal;
-  const kind = p.kind ?? 'iam';
+function prepare(req: AuthzRequest): PreparedRequest {
   let ctx: EvalContext | undefined;
-  const prepared: PreparedRequest = {
-    principal: p,
+  return {
+    principal: req.principal,
     actionLower: req.action.toLowerCase(),
     resource: req.resource,
     resourceFields: splitArn(req.resource),
@@ -97,6 +94,27 @@ export function evaluate(req: AuthzRequest): AuthzResult {
       return (ctx ??= prepareContext(req));
     },
   };
+}
+
+/**
+ * The service control policies' verdict alone, for a principal of a member account: a Deny
+ * at any level of the path root -> OU -> account denies, and every level must allow. The
+ * request pipeline asks it before any other policy, for every call a member's principal
+ * makes (its root user included), whatever else governs the call.
+ */
+export function evaluateServiceControl(req: Omit<AuthzRequest, 'identityPolicies' | 'serviceControlPolicies'> & { serviceControlPolicies: PolicyDocument[][] }): AuthzResult {
+  const prepared = prepare({ ...req, identityPolicies: [] });
+  const scans = req.serviceControlPolicies.map((level) => scanPolicies(level, prepared, false));
+  if (scans.some((s) => s.deny)) return explicit('explicit deny in a service control policy');
+  if (scans.some((s) => s.allow === 'none')) return implicit('no service control policy allows');
+  return ALLOW;
+}
+
+/** Evaluates a request and says why it was refused. */
+export function evaluate(req: AuthzRequest): AuthzResult {
+  const p = req.principal;
+  const kind = p.kind ?? 'iam';
+  const prepared = prepare(req);
   const sameAccount = kind === 'iam' && (req.resourceAccountId ?? p.accountId) === p.accountId;
   // Principal-side policies do not exist for services and anonymous callers.
   const principalSide = kind === 'iam';

@@ -60,9 +60,11 @@ export async function run(argv: string[]): Promise<number> {
     .command('env')
     .description('print shell export lines for the AWS CLI and SDKs to use this server')
     .addOption(new Option('--data-dir <dir>', 'data directory').env('CAIRN_DATA_DIR').default('./cairn-data'))
-    .action(async (opts: { dataDir: string }) => {
+    .addOption(new Option('--account <id-or-name>', 'a member account of the organization: print a session of its access role'))
+    .addOption(new Option('--role-name <name>', 'the role to assume in --account').default('OrganizationAccountAccessRole'))
+    .action(async (opts: { dataDir: string; account?: string; roleName: string }) => {
       const { envCommand } = await import('./env.js');
-      code = envCommand(opts.dataDir);
+      code = await envCommand(opts.dataDir, { ...(opts.account !== undefined ? { account: opts.account } : {}), roleName: opts.roleName });
     });
 
   program

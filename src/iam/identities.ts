@@ -140,6 +140,7 @@ const AWS_MANAGED_POLICIES: readonly ManagedPolicy[] = [
   },
 ];
 
+const ADMINISTRATOR_ACCESS_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 const POLICY_ARN = /^arn:aws:iam::(\d{12}|aws):policy(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]+)$/;
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]+)$/;
 
@@ -205,6 +206,26 @@ export class Identities {
       this.store.insertAccount({ accountId, isManagement: false, createdAt: this.clock.now() });
       const key = this.insertAccessKey(accountId, ROOT_KEY_OWNER);
       return { accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+    });
+  }
+
+  /**
+   * Creates a member account as Organizations' CreateAccount does: no root access keys, and
+   * the role `roleName` with AdministratorAccess, trusting the management account (whose
+   * IAM users and roles it then lets in when their own policies allow sts:AssumeRole).
+   */
+  createMemberAccount(req: { roleName: string; managementAccountId: string }): string {
+    return this.write(() => {
+      let accountId = newAccountId(this.random);
+      while (this.store.getAccount(accountId)) accountId = newAccountId(this.random);
+      this.store.insertAccount({ accountId, isManagement: false, createdAt: this.clock.now() });
+      const trust = {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${req.managementAccountId}:root` }, Action: 'sts:AssumeRole' }],
+      };
+      this.createRole(accountId, { roleName: req.roleName, assumeRolePolicyDocument: JSON.stringify(trust) });
+      this.attachPolicy(accountId, { kind: 'role', name: req.roleName }, ADMINISTRATOR_ACCESS_ARN);
+      return accountId;
     });
   }
 

@@ -64,6 +64,11 @@ export function newUniqueId(random: RandomSource, prefix: 'AKIA' | 'ASIA' | 'AID
   return prefix + pick(random, BASE32, 16);
 }
 
+/** `length` characters of lower-case letters and digits, as Organizations' ids use (`o-`, `ou-`, `p-`...). */
+export function newLowerAlnum(random: RandomSource, length: number): string {
+  return pick(random, 'abcdefghijklmnopqrstuvwxyz0123456789', length);
+}
+
 /** A 40-character secret access key. */
 export function newSecretKey(random: RandomSource): string {
   return pick(random, ALNUM + '+/', 40);

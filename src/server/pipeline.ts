@@ -7,7 +7,7 @@
  */
 import { parseSigV4, verifySigV4, type SigV4Claim } from '../auth/sigv4.js';
 import { decodeAwsChunked } from '../auth/chunked.js';
-import { accessDeniedMessage, evaluate, type PolicyDocument } from '../auth/policy.js';
+import { accessDeniedMessage, evaluate, evaluateServiceControl, type AuthzResult, type PolicyDocument } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import { buildCallRecord, recordUsername, type TlsDetails } from '../audit/record.js';
 import type { EventLog, NewEvent } from '../eventlog/eventlog.js';
@@ -48,6 +48,11 @@ export interface PipelineDeps {
   };
   policies: { identityPolicies(principal: Principal): PolicyDocument[] };
   eventLog: Pick<EventLog, 'append'>;
+  /**
+   * The service control policies limiting an account's principals, one list per level of
+   * its organization path; undefined when none do (no organization, the management account).
+   */
+  serviceControlPolicies?: (accountId: string) => PolicyDocument[][] | undefined;
   /**
    * Whether a data event is recorded at all: CloudTrail records one only for the trails that
    * select it. Without this every data event is recorded.
@@ -287,15 +292,24 @@ export class RequestPipeline {
     resources: RecordResource[],
     ctx: CallContext,
   ): void {
-    if (spec.action === null) return;
+    if (spec.neverDenied) return;
     const action = spec.action ?? `${routed.def.actionPrefix}:${operation}`;
     const principal = authzPrincipal(ctx.principal);
-    const arn = principal.arn;
     let built: Record<string, string | string[]> | undefined;
     const context = (): Record<string, string | string[]> => (built ??= { ...globalConditionContext(ctx), ...spec.conditionKeys?.(input, ctx) });
+    const targets = resources.length > 0 ? resources : [{ ARN: '*', type: '' }];
+    // SCPs limit every principal of a member account, its root included, whichever
+    // policies (a key policy, a trust policy) the operation goes on to check itself.
+    const scps = principal.kind === undefined || principal.kind === 'iam' ? this.deps.serviceControlPolicies?.(ctx.principal.accountId) : undefined;
+    if (scps) {
+      for (const target of targets) {
+        const result = evaluateServiceControl({ principal, action, resource: target.ARN, context, serviceControlPolicies: scps });
+        if (result.decision !== 'Allow') throw denied(routed.flavor, principal.arn, action, target.ARN, result);
+      }
+    }
+    if (spec.action === null) return;
     const identityPolicies = this.deps.policies.identityPolicies(ctx.principal);
     const resourcePolicy = spec.resourcePolicy?.(input, ctx);
-    const targets = resources.length > 0 ? resources : [{ ARN: '*', type: '' }];
     for (const target of targets) {
       const result = evaluate({
         principal,
@@ -306,19 +320,7 @@ export class RequestPipeline {
         identityPolicies,
         ...(resourcePolicy ? { resourcePolicy } : {}),
       });
-      if (result.decision !== 'Allow') {
-        const reason = result.reason;
-        // JSON-protocol services answer 400 AccessDeniedException; Query and S3 answer 403 AccessDenied.
-        throw new AwsError(
-          routed.flavor === 'json'
-            ? { code: 'AccessDeniedException', message: accessDeniedMessage(arn, action, target.ARN, reason), status: 400 }
-            : {
-                code: 'AccessDenied',
-                message: routed.flavor === 's3' ? 'Access Denied' : accessDeniedMessage(arn, action, target.ARN, reason),
-                status: 403,
-              },
-        );
-      }
+      if (result.decision !== 'Allow') throw denied(routed.flavor, principal.arn, action, target.ARN, result);
     }
   }
 
@@ -350,6 +352,14 @@ export class RequestPipeline {
     this.deps.logger.error({ err: e, operation }, 'operation failed');
     return errors.internal();
   }
+}
+
+/** The refusal of a call: JSON-protocol services answer 400 AccessDeniedException; Query and S3 answer 403 AccessDenied. */
+function denied(flavor: Flavor, principalArn: string, action: string, resource: string, result: AuthzResult): AwsError {
+  const reason = result.decision === 'Allow' ? 'no identity-based policy allows' : result.reason;
+  const message = accessDeniedMessage(principalArn, action, resource, reason);
+  if (flavor === 'json') return new AwsError({ code: 'AccessDeniedException', message, status: 400 });
+  return new AwsError({ code: 'AccessDenied', message: flavor === 's3' ? 'Access Denied' : message, status: 403 });
 }
 
 /**

@@ -64,6 +64,8 @@ export interface OperationSpec {
    * `null` for calls IAM never denies (sts:GetCallerIdentity).
    */
   action?: string | null;
+  /** IAM and service control policies never deny the call (sts:GetCallerIdentity). */
+  neverDenied?: boolean;
   /** ARNs the action is authorized against (`*` when omitted); also the record's `resources`. */
   resources?: (input: Record<string, unknown>, ctx: CallContext) => RecordResource[];
   /**

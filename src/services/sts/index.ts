@@ -12,9 +12,12 @@ import { loadModel } from '../../wire/model.js';
 import type { CallContext, ServiceDefinition } from '../service.js';
 import { optInt, optStr, str } from '../iam/input.js';
 import { cloudTrailDate } from '../iam/shapes.js';
+import { iamErrors } from '../../iam/errors.js';
 
 export interface StsServiceDeps {
   identities: Identities;
+  /** False for a closed account of the organization, whose roles can no longer be assumed. */
+  accountOpen?: (accountId: string) => boolean;
 }
 
 /**
@@ -37,6 +40,7 @@ export function stsService(deps: StsServiceDeps): ServiceDefinition {
         category: 'Management',
         // IAM never denies GetCallerIdentity, whatever the policies say.
         action: null,
+        neverDenied: true,
         handle: async (_input, ctx) => ({
           UserId: principalId(ctx.principal),
           Account: ctx.principal.accountId,
@@ -54,6 +58,10 @@ export function stsService(deps: StsServiceDeps): ServiceDefinition {
           return [{ ARN: arn, ...(account ? { accountId: account } : {}), type: 'AWS::IAM::Role' }];
         },
         handle: async (input, ctx) => {
+          const roleAccount = /^arn:aws:iam::(\d{12}):/.exec(str(input, 'RoleArn'))?.[1];
+          if (roleAccount !== undefined && deps.accountOpen && !deps.accountOpen(roleAccount)) {
+            throw iamErrors.accessDenied(`User: ${principalArn(ctx.principal)} is not authorized to perform: sts:AssumeRole on resource: ${str(input, 'RoleArn')}`);
+          }
           const durationSeconds = optInt(input, 'DurationSeconds');
           const externalId = optStr(input, 'ExternalId');
           const issued = identities.assumeRole(ctx.principal, {
