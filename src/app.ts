@@ -42,6 +42,8 @@ import { SqliteIdentityStore } from './iam/sqlite-store.js';
 import { protectionHooks } from './objectstore/protection/hooks.js';
 import { LifecycleEngine, type LifecycleReport } from './objectstore/protection/lifecycle.js';
 import { EmbeddedObjectStore } from './objectstore/embedded.js';
+import { SNS_SUBJECT } from './objectstore/notifications/messages.js';
+import { BucketNotifier } from './objectstore/notifications/notifier.js';
 import { ExternalS3Store } from './objectstore/external/s3-store.js';
 import type { ObjectStore } from './objectstore/store.js';
 import { loadOrCreateStoreKey, sseTransform } from './objectstore/access/encryption.js';
@@ -104,6 +106,8 @@ export interface RunningServer {
   topics: Topics;
   /** Functions by ARN, the targets of SNS `lambda` subscriptions. */
   functions: FunctionRegistry;
+  /** S3 event notifications: `idle()` waits until every notification so far is delivered. */
+  bucketNotifications: BucketNotifier;
   /** The event bus (EventBridge): `idle()` waits until everything logged so far is on the bus and delivered. */
   events: EventBusEngine;
   /** Trail delivery: `deliverNow()` writes every trail's pending log files at once. */
@@ -379,6 +383,39 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     acceptDataEvent: dataEventSelected,
   });
   eventBus.start();
+  // S3 event notifications: written to the object store's outbox with each change, then
+  // delivered to queues, topics and the bucket owner's default bus.
+  const bucketNotifier = new BucketNotifier({
+    store: objects,
+    targets: {
+      Queue: {
+        check: (arn, source) => {
+          const queue = queues.findQueueByArn(arn);
+          return !queue ? 'missing' : queues.allowsService(queue, source) ? 'ok' : 'denied';
+        },
+        deliver: async (arn, message, source) => {
+          await queues.sendMessage(arn, message, undefined, { source });
+        },
+      },
+      Topic: {
+        check: (arn, source) => {
+          const topic = topics.findTopic(arn);
+          return !topic ? 'missing' : topics.allowsService(topic, source) ? 'ok' : 'denied';
+        },
+        deliver: async (arn, message, source) => {
+          await topics.publish(arn, { message, subject: SNS_SUBJECT }, { source });
+        },
+      },
+    },
+    eventBridge: {
+      put: (scope, event) => {
+        eventBus.putServiceEvent(scope, event);
+      },
+    },
+    logger: logger.child({ component: 's3-notifications' }),
+  });
+  objects.use(bucketNotifier.hooks());
+  bucketNotifier.start();
   // Schedules fire and failed deliveries are retried by the clock; new events never wait for this.
   jobs.every('events-bus', 1000, () => eventBus.tick());
   // CloudWatch alarms notify SNS topics and put their state changes on the default bus.
@@ -495,6 +532,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
           if (!m || !identities.getAccount(m[1] ?? '')) return true;
           return m[2] === 'user' ? identities.findUser(m[1] ?? '', m[3] ?? '') !== undefined : identities.findRole(m[1] ?? '', m[3] ?? '') !== undefined;
         },
+        notifications: bucketNotifier,
       }),
       kmsService({ kms, policies: identities }),
       organizationsService({ organizations }),
@@ -548,6 +586,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     invoker,
     eventSourceMappings,
     events: eventBus,
+    bucketNotifications: bucketNotifier,
     delivery: deliveryEngine,
     digests: digestEngine,
     logs: logsEngine,
@@ -561,6 +600,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         // Long polls end at once, so closing the listener does not wait out their wait times.
         queues.stop();
         await listener.close();
+        await bucketNotifier.stop();
         await topics.stop();
         await jobs.stop();
         await eventSourceMappings.stop();

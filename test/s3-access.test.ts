@@ -3,7 +3,7 @@
  * `@aws-sdk/client-s3` against a running Cairn: bucket policies (cross-account grants,
  * explicit denies, the owner's root keeping policy management, aws:SecureTransport),
  * Block Public Access, ACLs and Object Ownership, SSE-S3 and SSE-KMS (ciphertext on disk,
- * a disabled key), and the notification configuration.
+ * a disabled key).
  */
 import {
   CreateBucketCommand,
@@ -11,7 +11,6 @@ import {
   DeletePublicAccessBlockCommand,
   GetBucketAclCommand,
   GetBucketEncryptionCommand,
-  GetBucketNotificationConfigurationCommand,
   GetBucketPolicyCommand,
   GetBucketPolicyStatusCommand,
   GetObjectAclCommand,
@@ -20,7 +19,6 @@ import {
   HeadObjectCommand,
   PutBucketAclCommand,
   PutBucketEncryptionCommand,
-  PutBucketNotificationConfigurationCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
@@ -311,37 +309,5 @@ describe('encryption at rest', () => {
     const allow = { Effect: 'Allow', Principal: { AWS: readerArn }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::kms-bucket/*' };
     await s3.send(new PutBucketPolicyCommand({ Bucket: 'kms-bucket', Policy: policy(allow) }));
     expect((await failure(client(reader).send(new GetObjectCommand({ Bucket: 'kms-bucket', Key: 'doc' })))).name).toBe('AccessDenied');
-  });
-});
-
-describe('event notifications', () => {
-  it('stores and returns the notification configuration', async () => {
-    await newBucket('notify');
-    const topicArn = `arn:aws:sns:us-east-1:${owner}:uploads`;
-    const queueArn = `arn:aws:sqs:us-east-1:${owner}:removals`;
-    await s3.send(
-      new PutBucketNotificationConfigurationCommand({
-        Bucket: 'notify',
-        NotificationConfiguration: {
-          TopicConfigurations: [
-            { Id: 'logs', TopicArn: topicArn, Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'AWSLogs/' }, { Name: 'suffix', Value: '.gz' }] } } },
-          ],
-          QueueConfigurations: [{ QueueArn: queueArn, Events: ['s3:ObjectRemoved:Delete'] }],
-        },
-      }),
-    );
-    const got = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: 'notify' }));
-    expect(got.TopicConfigurations).toEqual([
-      { Id: 'logs', TopicArn: topicArn, Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'AWSLogs/' }, { Name: 'suffix', Value: '.gz' }] } } },
-    ]);
-    expect(got.QueueConfigurations?.[0]).toMatchObject({ QueueArn: queueArn, Events: ['s3:ObjectRemoved:Delete'] });
-    expect(got.QueueConfigurations?.[0]?.Id).toBeTruthy();
-
-    const bad = await failure(
-      s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: 'notify', NotificationConfiguration: { TopicConfigurations: [{ TopicArn: queueArn, Events: ['s3:ObjectCreated:*'] }] } })),
-    );
-    expect(bad.name).toBe('InvalidArgument');
-    await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: 'notify', NotificationConfiguration: {} }));
-    expect((await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: 'notify' }))).TopicConfigurations).toBeUndefined();
   });
 });

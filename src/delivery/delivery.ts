@@ -21,7 +21,7 @@ import type { ObjectStore } from '../objectstore/store.js';
 import type { Clock } from '../platform/clock.js';
 import { isAwsError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
-import { DELIVERY_ACL, deliveryContext, encryptionConditionKeys } from '../trails/delivery-access.js';
+import { CLOUDTRAIL_SERVICE, DELIVERY_ACL, deliveryContext, encryptionConditionKeys } from '../trails/delivery-access.js';
 import type { Trails } from '../trails/trails.js';
 import type { TrailRecord } from '../trails/store.js';
 import { LogFileBuffer, logFileBytes, logFileJson, logFileKey, uniqueString, type LogFileContent } from './logfile.js';
@@ -404,7 +404,8 @@ export class DeliveryEngine {
         // The embedded store seals by the version's attributes; an external endpoint gets headers.
         attributes: { ...grant.attributes, ...encryptionAttributes(logFileEncryption(trail, bucket, key)) },
         ...(grant.owner !== undefined ? { owner: grant.owner } : {}),
-        context: { accountId: trail.accountId, headers: { ...encryptionHeaders(trail), 'x-amz-acl': DELIVERY_ACL } },
+        // CloudTrail's service principal writes the file (as bucket event notifications name it).
+        context: { accountId: trail.accountId, principalId: CLOUDTRAIL_SERVICE, sourceIp: CLOUDTRAIL_SERVICE, headers: { ...encryptionHeaders(trail), 'x-amz-acl': DELIVERY_ACL } },
       });
       job.files.push({ trailArn: trail.trailArn, bucket, key, records: file.records.length });
       this.opts.onLogFile?.({

@@ -63,6 +63,7 @@ import type {
   ObjectInfo,
   ObjectStoreEngine,
   ObjectStoreHooks,
+  OutboxEntry,
   PartInfo,
   PutObjectOptions,
   PutObjectResult,
@@ -703,7 +704,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
           versioning: current.versioning,
           removeBlobs: [...result.removeBlobs, ...extra],
           events: [
-            {
+            this.emit({
               eventName: w.eventName,
               bucket: current,
               key,
@@ -713,7 +714,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
               time: now,
               sequencer: this.nextSequencer(),
               ...(w.context ? { context: w.context } : {}),
-            },
+            }),
           ],
         };
       });
@@ -780,6 +781,27 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     return { versionId, removeBlobs };
   }
 
+  /**
+   * Inside the change's transaction: a change event, with what the outbox hooks keep of it
+   * stored in the same commit.
+   */
+  private emit(event: ObjectEvent): ObjectEvent {
+    for (const h of this.hooks) {
+      const payload = h.outbox?.(event);
+      if (payload !== undefined) statement(this.db, 'INSERT INTO outbox (payload) VALUES (?)').run(payload);
+    }
+    return event;
+  }
+
+  async readOutbox(limit: number): Promise<OutboxEntry[]> {
+    return statement<[number], OutboxEntry>(this.db, 'SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?').all(limit);
+  }
+
+  async removeOutbox(seq: number): Promise<void> {
+    // No flush of its own: an entry that comes back after a crash is delivered again (at least once).
+    this.commit(() => statement(this.db, 'DELETE FROM outbox WHERE seq <= ?').run(seq));
+  }
+
   private async applyCommit(commit: Commit): Promise<void> {
     await this.blobs.remove(commit.removeBlobs);
     for (const event of commit.events) {
@@ -791,6 +813,22 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         }
       }
     }
+  }
+
+  /** The event of a change to an existing version (its attributes or storage class). */
+  private versionEvent(eventName: ObjectEvent['eventName'], bucket: BucketInfo, version: ObjectInfo, context: WriteContext): ObjectEvent {
+    return {
+      eventName,
+      bucket,
+      key: version.key,
+      ...(bucket.versioning === 'Unversioned' ? {} : { versionId: version.versionId }),
+      size: version.size,
+      etag: unquoteEtag(version.etag),
+      time: this.opts.clock.now(),
+      sequencer: this.nextSequencer(),
+      ...(eventName === 'LifecycleTransition' ? { storageClass: version.storageClass } : {}),
+      context,
+    };
   }
 
   private newVersionId(): string {
@@ -933,8 +971,9 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     const outcome = await this.commitDurably((): Commit & { result: DeleteObjectResult } => {
       const info = this.requireBucket(bucket);
       const events: ObjectEvent[] = [];
-      const event = (eventName: ObjectEvent['eventName'], versionId: string | undefined): void => {
-        events.push({ eventName, bucket: info, key, ...(versionId ? { versionId } : {}), size: 0, time: now, sequencer: this.nextSequencer(), ...ctx });
+      const event = (removed: 'Delete' | 'DeleteMarkerCreated', versionId: string | undefined): void => {
+        const eventName = context?.lifecycle ? (`LifecycleExpiration:${removed}` as const) : (`ObjectRemoved:${removed}` as const);
+        events.push(this.emit({ eventName, bucket: info, key, ...(versionId ? { versionId } : {}), size: 0, time: now, sequencer: this.nextSequencer(), ...ctx }));
       };
       if (opts.versionId !== undefined) {
         if (!isPlausibleVersionId(opts.versionId)) throw s3Errors.invalidVersionId(opts.versionId);
@@ -950,7 +989,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
             'UPDATE versions SET is_latest = 1 WHERE seq = (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)',
           ).run(bucket, key);
         }
-        event('ObjectRemoved:Delete', row.version_id);
+        event('Delete', row.version_id);
         return { removeBlobs: this.dropSegments(segmentsOf(row)), events, result: { versionId: row.version_id, deleteMarker: row.delete_marker === 1 } };
       }
       const latest = this.latestRow(bucket, key);
@@ -959,7 +998,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         const version = toObjectInfo(latest);
         for (const h of this.hooks) h.beforeDeleteVersion?.({ bucket: info, version, reason: 'delete', ...ctx });
         statement(this.db, 'DELETE FROM versions WHERE seq = ?').run(latest.seq);
-        event('ObjectRemoved:Delete', undefined);
+        event('Delete', undefined);
         return { removeBlobs: this.dropSegments(segmentsOf(latest)), events, result: { deleteMarker: false } };
       }
       const placed = this.placeVersion(info, key, latest, context);
@@ -969,7 +1008,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         `INSERT INTO versions (bucket, key, version_id, is_latest, delete_marker, size, etag, last_modified, owner, storage_class, data)
          VALUES (?, ?, ?, 1, 1, 0, '', ?, ?, 'STANDARD', ?)`,
       ).run(bucket, key, placed.versionId, now, context?.accountId ?? info.owner, JSON.stringify(data));
-      event('ObjectRemoved:DeleteMarkerCreated', placed.versionId);
+      event('DeleteMarkerCreated', placed.versionId);
       return { removeBlobs: placed.removeBlobs, events, result: { versionId: placed.versionId, deleteMarker: true } };
     });
     await this.applyCommit(outcome);
@@ -983,7 +1022,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     patch: Record<string, string | undefined>,
     context?: WriteContext,
   ): Promise<ObjectInfo> {
-    return this.commitDurably(() => {
+    const outcome = await this.commitDurably((): Commit & { info: ObjectInfo } => {
       const row = this.readableRow(bucket, key, versionId);
       const info = this.requireBucket(bucket);
       const version = toObjectInfo(row);
@@ -994,8 +1033,12 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
         else data.attributes[k] = v;
       }
       statement(this.db, 'UPDATE versions SET data = ? WHERE seq = ?').run(JSON.stringify(data), row.seq);
-      return toObjectInfo({ ...row, data: JSON.stringify(data) });
+      const changed = toObjectInfo({ ...row, data: JSON.stringify(data) });
+      const events = context?.notify ? [this.emit(this.versionEvent(context.notify, info, changed, context))] : [];
+      return { removeBlobs: [], events, info: changed };
     });
+    await this.applyCommit(outcome);
+    return outcome.info;
   }
 
   async setStorageClass(
@@ -1005,7 +1048,7 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
     storageClass: string,
     patch: Record<string, string | undefined> = {},
   ): Promise<ObjectInfo> {
-    return this.commitDurably(() => {
+    const outcome = await this.commitDurably((): Commit & { info: ObjectInfo } => {
       const row = this.readableRow(bucket, key, versionId);
       const data = JSON.parse(row.data) as VersionData;
       for (const [k, v] of Object.entries(patch)) {
@@ -1014,8 +1057,12 @@ export class EmbeddedObjectStore implements ObjectStoreEngine {
       }
       const text = JSON.stringify(data);
       statement(this.db, 'UPDATE versions SET storage_class = ?, data = ? WHERE seq = ?').run(storageClass, text, row.seq);
-      return toObjectInfo({ ...row, storage_class: storageClass, data: text });
+      const changed = toObjectInfo({ ...row, storage_class: storageClass, data: text });
+      // Only lifecycle rules change a stored version's class.
+      return { removeBlobs: [], events: [this.emit(this.versionEvent('LifecycleTransition', this.requireBucket(bucket), changed, { lifecycle: true }))], info: changed };
     });
+    await this.applyCommit(outcome);
+    return outcome.info;
   }
 
   // ---- listing ---------------------------------------------------------------------------

@@ -64,4 +64,6 @@ export const OBJECTSTORE_MIGRATIONS: readonly string[] = [
   // Small segments' bytes (as stored: sealed when encrypted), kept here rather than in
   // files and written in the same transaction as the metadata that names them.
   `CREATE TABLE inline_segments (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);`,
+  // Changes still to be notified, written in the transaction that makes the change.
+  `CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL);`,
 ];

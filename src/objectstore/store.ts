@@ -98,6 +98,13 @@ export interface WriteContext {
   mayBypassGovernance?: boolean;
   /** Object Lock attributes the write asked for explicitly (they replace the bucket's default retention). */
   lockAttributes?: Record<string, string>;
+  /** The caller's address and S3's principal id for it, carried into event notifications. */
+  sourceIp?: string;
+  principalId?: string;
+  /** The change is a lifecycle rule's (its removals notify as `LifecycleExpiration:*`). */
+  lifecycle?: boolean;
+  /** The event an attribute change notifies as (`ObjectTagging:Put`, `ObjectAcl:Put`, `ObjectRestore:Post`...); none when unset. */
+  notify?: ObjectEventName;
 }
 
 export interface PutObjectOptions {
@@ -309,15 +316,26 @@ export interface ListPartsResult {
   nextPartNumberMarker?: number;
 }
 
+/** S3's event names (without the `s3:` prefix), as notifications carry them. */
+export type ObjectEventName =
+  | 'ObjectCreated:Put'
+  | 'ObjectCreated:Copy'
+  | 'ObjectCreated:Post'
+  | 'ObjectCreated:CompleteMultipartUpload'
+  | 'ObjectRemoved:Delete'
+  | 'ObjectRemoved:DeleteMarkerCreated'
+  | 'LifecycleExpiration:Delete'
+  | 'LifecycleExpiration:DeleteMarkerCreated'
+  | 'LifecycleTransition'
+  | 'ObjectRestore:Post'
+  | 'ObjectRestore:Completed'
+  | 'ObjectTagging:Put'
+  | 'ObjectTagging:Delete'
+  | 'ObjectAcl:Put';
+
 /** What a committed change was, for notifications and replication (S3's event names). */
 export interface ObjectEvent {
-  eventName:
-    | 'ObjectCreated:Put'
-    | 'ObjectCreated:Copy'
-    | 'ObjectCreated:Post'
-    | 'ObjectCreated:CompleteMultipartUpload'
-    | 'ObjectRemoved:Delete'
-    | 'ObjectRemoved:DeleteMarkerCreated';
+  eventName: ObjectEventName;
   bucket: BucketInfo;
   key: string;
   versionId?: string;
@@ -326,7 +344,15 @@ export interface ObjectEvent {
   time: number;
   /** Increases with every change to the store; S3's `sequencer`. */
   sequencer: string;
+  /** The version's storage class after the change (set for transitions). */
+  storageClass?: string;
   context?: WriteContext;
+}
+
+/** One change's entry in the outbox. */
+export interface OutboxEntry {
+  seq: number;
+  payload: string;
 }
 
 /** Stored bytes after an at-rest transform, and what it needs to undo it. */
@@ -373,6 +399,13 @@ export interface ObjectStoreHooks {
   beforeAttributesChange?(event: { bucket: BucketInfo; version: ObjectInfo; patch: Record<string, string | undefined>; context?: WriteContext }): void;
   /** Attributes a new version is created with (Object Lock retention and legal hold), merged over the writer's. */
   versionAttributes?(event: { bucket: BucketInfo; key: string; context?: WriteContext }): Record<string, string> | undefined;
+  /**
+   * Inside the transaction that makes a change: a string returned is stored with the change
+   * (same commit, so an acknowledged change always has it) in the store's outbox, where
+   * {@link ObjectStoreEngine.readOutbox} finds it until it is removed. Event notifications
+   * are delivered from there, at least once, across crashes.
+   */
+  outbox?(event: ObjectEvent): string | undefined;
   afterCommit?(event: ObjectEvent): void;
   /** At most one transform is installed. */
   atRest?: AtRestTransform;
@@ -396,6 +429,10 @@ export interface ObjectStoreEngine extends ObjectStore {
   updateObjectAttributes(bucket: string, key: string, versionId: string | undefined, patch: Record<string, string | undefined>, context?: WriteContext): Promise<ObjectInfo>;
   /** Changes a version's storage class (a lifecycle transition), merging `patch` into its attributes. */
   setStorageClass(bucket: string, key: string, versionId: string, storageClass: string, patch?: Record<string, string | undefined>): Promise<ObjectInfo>;
+  /** The oldest `limit` outbox entries (see {@link ObjectStoreHooks.outbox}), in the order their changes committed. */
+  readOutbox(limit: number): Promise<OutboxEntry[]>;
+  /** Removes outbox entries up to and including `seq` (they have been handled). */
+  removeOutbox(seq: number): Promise<void>;
   /** Adds hooks; see {@link ObjectStoreHooks}. */
   use(hooks: ObjectStoreHooks): void;
   close(): Promise<void>;

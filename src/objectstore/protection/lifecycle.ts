@@ -474,6 +474,6 @@ function coldestDue(due: { storageClass: string }[], currentClass: string): stri
 }
 
 /** The context of a lifecycle action: no caller facts, so no governance bypass and no MFA. */
-function lifecycleContext(): { requestId: string } {
-  return { requestId: 'lifecycle' };
+function lifecycleContext(): { requestId: string; lifecycle: true } {
+  return { requestId: 'lifecycle', lifecycle: true };
 }

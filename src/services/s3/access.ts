@@ -459,7 +459,7 @@ export function accessOperations(deps: AccessDeps, access: BucketAccess): Record
         if (!grants) {
           throw new AwsError({ code: 'MissingSecurityHeader', message: 'Your request was missing a required header', extra: { MissingHeaderName: 'x-amz-acl' } });
         }
-        await store.updateObjectAttributes(info.name, key, object.versionId, { [OBJECT_ACL_ATTRIBUTE]: encodeGrants(grants) }, writeContext(ctx, input));
+        await store.updateObjectAttributes(info.name, key, object.versionId, { [OBJECT_ACL_ATTRIBUTE]: encodeGrants(grants) }, { ...writeContext(ctx, input), notify: 'ObjectAcl:Put' });
         return {};
       },
     }),

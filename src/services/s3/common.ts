@@ -9,6 +9,7 @@ import { checksumAlgorithmOf, type ChecksumAlgorithm } from '../../objectstore/c
 import { s3Errors } from '../../objectstore/errors.js';
 import type { ObjectHeaders, ObjectInfo, ObjectStoreEngine, StoredChecksum, WriteContext } from '../../objectstore/store.js';
 import { inputShapeOf, operationOf, outputShapeOf, shapeOf, type ServiceModel } from '../../wire/model.js';
+import type { Principal } from '../../auth/principal.js';
 import type { Kms } from '../../kms/kms.js';
 import type { IdentityPolicySource } from '../kms/authz.js';
 import type { CallContext, OperationSpec, RecordResource } from '../service.js';
@@ -115,10 +116,28 @@ export function writeContext(ctx: CallContext, input: Input): WriteContext {
   return {
     accountId: ctx.accountId,
     requestId: ctx.requestId,
+    sourceIp: ctx.sourceIp,
+    principalId: notificationPrincipalId(ctx.principal),
     ...(input.BypassGovernanceRetention === true ? { bypassGovernanceRetention: true } : {}),
     ...(mfa ? { mfa } : {}),
     ...callerFactsOf(input),
   };
+}
+
+/** The `principalId` S3 event notifications name a caller by. */
+function notificationPrincipalId(p: Principal): string {
+  switch (p.type) {
+    case 'IAMUser':
+      return `AWS:${p.userId}`;
+    case 'AssumedRole':
+      return `AWS:${p.roleId}:${p.sessionName}`;
+    case 'AWSService':
+      return p.invokedBy;
+    case 'Root':
+      return p.accountId;
+    case 'Anonymous':
+      return 'anonymous';
+  }
 }
 
 /** S3's canonical user id for an account: 64 hex characters, stable per account. */

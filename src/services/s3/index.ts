@@ -17,7 +17,7 @@ import { encryptionOperations } from './encryption.js';
 import { lifecycleOperations } from './lifecycle.js';
 import { listingOperations } from './listing.js';
 import { multipartOperations } from './multipart.js';
-import { notificationOperations } from './notifications.js';
+import { notificationOperations, type NotificationValidator } from './notifications.js';
 import { objectOperations } from './objects.js';
 import { protectOperations, type S3ProtectionDeps } from './protection.js';
 
@@ -34,6 +34,8 @@ export interface S3ServiceDeps {
   principalExists?: PrincipalExists;
   /** Object Lock, MFA delete and archive restores (protection.ts); the guard hooks must be installed on `store`. */
   protection?: S3ProtectionDeps;
+  /** Event notifications' destination checks and test events; without it, destinations are refused. */
+  notifications?: NotificationValidator;
 }
 
 /**
@@ -94,7 +96,7 @@ export function s3Service(deps: S3ServiceDeps): ServiceDefinition {
       ...multipartOperations(s3),
       ...accessOperations(s3, access),
       ...encryptionOperations(s3),
-      ...notificationOperations(s3),
+      ...notificationOperations({ ...s3, ...(deps.notifications ? { notifications: deps.notifications } : {}) }),
       ...lifecycleOperations(s3),
     })),
   };

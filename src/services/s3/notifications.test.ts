@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matchingDestinations, notificationOutput, parseNotificationConfiguration } from './notifications.js';
+import { matchingDestinations, notificationKey } from '../../objectstore/notifications/config.js';
+import { notificationOutput, parseNotificationConfiguration } from './notifications.js';
 
 const topic = 'arn:aws:sns:us-east-1:111122223333:uploads';
 const queue = 'arn:aws:sqs:us-east-1:111122223333:q';
@@ -40,5 +41,26 @@ describe('notification configuration', () => {
     expect(matchingDestinations(stored, { eventName: 'ObjectCreated:Put', key: 'other/1.json.gz' })).toEqual([]);
     expect(matchingDestinations(stored, { eventName: 'ObjectRemoved:Delete', key: 'x' }).map((d) => d.kind)).toEqual(['Queue']);
     expect(matchingDestinations(stored, { eventName: 'ObjectRemoved:DeleteMarkerCreated', key: 'x' })).toEqual([]);
+  });
+
+  it('encodes keys as notifications carry them, and filters on that form', () => {
+    expect(notificationKey('AWSLogs/a b+(1)=é.json')).toBe('AWSLogs/a+b%2B%281%29%3D%C3%A9.json');
+    const stored = parseNotificationConfiguration({
+      QueueConfigurations: [{ QueueArn: queue, Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'my+docs/' }] } } }],
+    });
+    expect(matchingDestinations(stored, { eventName: 'ObjectCreated:Copy', key: 'my docs/x' })).toHaveLength(1);
+    expect(matchingDestinations(stored, { eventName: 'ObjectCreated:Copy', key: 'my+docs/x' })).toHaveLength(0);
+  });
+
+  it('takes lifecycle and transition events by name and by family', () => {
+    const stored = parseNotificationConfiguration({
+      QueueConfigurations: [
+        { Id: 'exp', QueueArn: queue, Events: ['s3:LifecycleExpiration:*'] },
+        { Id: 'tr', QueueArn: queue, Events: ['s3:LifecycleTransition'] },
+      ],
+    });
+    expect(matchingDestinations(stored, { eventName: 'LifecycleExpiration:DeleteMarkerCreated', key: 'k' }).map((d) => d.id)).toEqual(['exp']);
+    expect(matchingDestinations(stored, { eventName: 'LifecycleTransition', key: 'k' }).map((d) => d.id)).toEqual(['tr']);
+    expect(matchingDestinations(stored, { eventName: 'ObjectRemoved:Delete', key: 'k' })).toEqual([]);
   });
 });

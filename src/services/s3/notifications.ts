@@ -1,42 +1,25 @@
 /**
  * S3 event notification configuration: Put/GetBucketNotificationConfiguration with topic,
- * queue and Lambda destinations, their event types and key-name filters, validated and
- * stored as the bucket's `notification` configuration.
- *
- * Delivery is not here yet: when SNS and SQS exist, a {@link NotificationSink} is given the
- * destinations {@link matchingDestinations} picks for each committed change (the store's
- * `afterCommit` hook), and nothing else needs to change.
+ * queue and Lambda destinations, their event types and key-name filters, and EventBridge.
+ * A configuration is stored only once every destination is validated (it exists and its
+ * policy lets S3 send for this bucket); each destination then gets `s3:TestEvent`.
+ * Delivery is objectstore/notifications/notifier.ts's, from the store's outbox.
  */
 import { createHash } from 'node:crypto';
+import {
+  NOTIFICATION_CONFIG,
+  type DestinationKind,
+  type NotificationDestination,
+  type StoredNotificationConfiguration,
+} from '../../objectstore/notifications/config.js';
+import type { BucketNotifier } from '../../objectstore/notifications/notifier.js';
 import { s3Errors } from '../../objectstore/errors.js';
-import type { ObjectEvent } from '../../objectstore/store.js';
+import { AwsError } from '../../platform/errors.js';
 import type { OperationSpec } from '../service.js';
 import { bucketResources, optRecord, optStr, s3Spec, str, type Input, type Output, type S3Deps } from './common.js';
 
-/** The bucket configuration document holding the notification configuration. */
-export const NOTIFICATION_CONFIG = 'notification';
-
-export type DestinationKind = 'Topic' | 'Queue' | 'LambdaFunction';
-
-/** One destination as stored. */
-export interface NotificationDestination {
-  kind: DestinationKind;
-  id: string;
-  arn: string;
-  events: string[];
-  filterRules: { name: 'prefix' | 'suffix'; value: string }[];
-}
-
-/** A bucket's notification configuration as stored. */
-export interface StoredNotificationConfiguration {
-  destinations: NotificationDestination[];
-  eventBridge: boolean;
-}
-
-/** Where delivery will plug in: given each destination a committed change matches. */
-export interface NotificationSink {
-  deliver(destination: NotificationDestination, event: ObjectEvent): void;
-}
+/** What the notification operations need of the notifier: destination checks and test events. */
+export type NotificationValidator = Pick<BucketNotifier, 'unvalidated' | 'sendTestEvents'>;
 
 const EVENTS = new Set([
   's3:ReducedRedundancyLostObject',
@@ -141,19 +124,18 @@ export function notificationOutput(stored: StoredNotificationConfiguration): Out
   return out;
 }
 
-/** The destinations a committed change is to be delivered to (event type and key filters). */
-export function matchingDestinations(stored: StoredNotificationConfiguration, event: Pick<ObjectEvent, 'eventName' | 'key'>): NotificationDestination[] {
-  const name = `s3:${event.eventName}`;
-  const family = `${name.slice(0, name.lastIndexOf(':'))}:*`;
-  return stored.destinations.filter(
-    (d) =>
-      d.events.some((e) => e === name || e === family) &&
-      d.filterRules.every((r) => (r.name === 'prefix' ? event.key.startsWith(r.value) : event.key.endsWith(r.value))),
-  );
+/** S3's refusal of destinations it cannot validate: each ARN with its reason, numbered. */
+function unableToValidate(refused: { arn: string; reason: string }[]): AwsError {
+  const extra: Record<string, string> = {};
+  refused.forEach((r, i) => {
+    extra[`ArgumentName${i + 1}`] = r.arn;
+    extra[`ArgumentValue${i + 1}`] = r.reason;
+  });
+  return new AwsError({ code: 'InvalidArgument', message: 'Unable to validate the following destination configurations', status: 400, extra });
 }
 
 /** The notification configuration operations. */
-export function notificationOperations(deps: S3Deps): Record<string, OperationSpec> {
+export function notificationOperations(deps: S3Deps & { notifications?: NotificationValidator }): Record<string, OperationSpec> {
   const { store } = deps;
   const management = { category: 'Management' as const, ...bucketResources(deps) };
   const requireBucket = (input: Input): string => {
@@ -166,11 +148,17 @@ export function notificationOperations(deps: S3Deps): Record<string, OperationSp
       readOnly: false,
       action: 's3:PutBucketNotification',
       ...management,
-      handle: async (input) => {
+      handle: async (input, ctx) => {
         const bucket = requireBucket(input);
+        const owner = store.bucketInfo(bucket)?.owner ?? ctx.accountId;
         const stored = parseNotificationConfiguration(optRecord(input, 'NotificationConfiguration') ?? {});
+        const refused = deps.notifications
+          ? deps.notifications.unvalidated(stored, bucket, owner)
+          : stored.destinations.map((d) => ({ arn: d.arn, reason: 'Event notifications are not delivered by this server' }));
+        if (refused.length > 0) throw unableToValidate(refused);
         const empty = stored.destinations.length === 0 && !stored.eventBridge;
         await store.putBucketConfig(bucket, NOTIFICATION_CONFIG, empty ? undefined : JSON.stringify(stored));
+        await deps.notifications?.sendTestEvents(stored, bucket, owner, ctx.now, ctx.requestId);
         return {};
       },
     }),

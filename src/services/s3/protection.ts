@@ -335,8 +335,12 @@ function protectionOperations(deps: Deps): Record<string, OperationSpec> {
         if (tierText !== 'Standard' && tierText !== 'Bulk' && tierText !== 'Expedited') throw lockErrors.malformedXml();
         const tier: RestoreTier = tierText;
         if (tier === 'Expedited' && info.storageClass === 'DEEP_ARCHIVE') throw archiveErrors.expeditedDeepArchive();
-        const { attributes } = restoreAttributes(info, ctx.now, days, tier, deps.protection.restoreDelayMs);
-        await store.updateObjectAttributes(bucket.name, info.key, info.versionId, attributes, writeContext(ctx, input));
+        const { attributes, alreadyRestored } = restoreAttributes(info, ctx.now, days, tier, deps.protection.restoreDelayMs);
+        // Extending a restored copy's days starts no restore, so notifies nothing.
+        await store.updateObjectAttributes(bucket.name, info.key, info.versionId, attributes, {
+          ...writeContext(ctx, input),
+          ...(alreadyRestored ? {} : { notify: 'ObjectRestore:Post' as const }),
+        });
         return {};
       },
     }),
