@@ -389,7 +389,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     store: objects,
     targets: {
       Queue: {
-        check: (arn, source) => {
+        check: async (arn, source) => {
           const queue = queues.findQueueByArn(arn);
           return !queue ? 'missing' : queues.allowsService(queue, source) ? 'ok' : 'denied';
         },
@@ -398,13 +398,18 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
         },
       },
       Topic: {
-        check: (arn, source) => {
+        check: async (arn, source) => {
           const topic = topics.findTopic(arn);
           return !topic ? 'missing' : topics.allowsService(topic, source) ? 'ok' : 'denied';
         },
         deliver: async (arn, message, source) => {
           await topics.publish(arn, { message, subject: SNS_SUBJECT }, { source });
         },
+      },
+      // Functions (built below, before any request) run when the server has them enabled.
+      LambdaFunction: {
+        check: async (arn, source) => (!lambda.enabled || !(await lambda.find(arn)) ? 'missing' : lambda.allowsService(arn, source) ? 'ok' : 'denied'),
+        deliver: (arn, message, source) => invoker.invokeForService(arn, JSON.parse(message) as unknown, source),
       },
     },
     eventBridge: {

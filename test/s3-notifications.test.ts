@@ -2,7 +2,8 @@
  * S3 event notifications end to end, with the stock AWS CLI (`aws s3api`, `aws s3`) and
  * boto3 against a running Cairn: a queue, a topic fanned out to a queue, and EventBridge
  * (a rule on `aws.s3` "Object Created" into a queue) receive puts, copies, multipart
- * completes and deletes in S3's message format, with prefix and suffix filters; each
+ * completes and deletes in S3's message format, with prefix and suffix filters; a Lambda
+ * function whose policy lets S3 invoke it gets the same records; each
  * destination gets `s3:TestEvent`; destinations S3 could not validate are refused.
  */
 import {
@@ -33,8 +34,9 @@ let s3: S3Client;
 let accountId: string;
 
 beforeAll(async () => {
-  // Trails deliver every half second, so a delivered log file is notified within the test.
-  cairn = await startCairn({ config: { deliveryIntervalMs: 500 } });
+  // Trails deliver every half second, so a delivered log file is notified within the test;
+  // functions run, so a function can be a destination.
+  cairn = await startCairn({ config: { deliveryIntervalMs: 500, functions: true } });
   accountId = cairn.server.accountId;
   sqs = new SQSClient({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root, maxAttempts: 1 });
   s3 = new S3Client({ endpoint: cairn.endpoint, region: 'us-east-1', credentials: cairn.root, forcePathStyle: true, maxAttempts: 1 });
@@ -264,5 +266,53 @@ describe('bucket event notifications', () => {
     const record = messages.map((m) => (m.Records ? recordOf(m) : undefined)).find((r) => r !== undefined);
     expect(record?.s3.object.key).toMatch(new RegExp(`^AWSLogs/${accountId}/CloudTrail/us-east-1/\\d{4}/\\d{2}/\\d{2}/${accountId}_CloudTrail_us-east-1_.*\\.json\\.gz$`));
     expect(record).toMatchObject({ eventName: 'ObjectCreated:Put', userIdentity: { principalId: 'cloudtrail.amazonaws.com' } });
+  });
+
+  it('invoke a function whose policy lets S3 invoke it for the bucket, and refuse one whose policy does not', async () => {
+    const bucket = 'to-function';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const script = String.raw`
+import boto3, io, json, sys, time, zipfile
+bucket = sys.argv[1]
+iam = boto3.client('iam')
+trust = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'lambda.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]}
+role = iam.create_role(RoleName='s3-fn', AssumeRolePolicyDocument=json.dumps(trust))['Role']['Arn']
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, 'w') as z:
+    z.writestr('index.js', 'exports.handler = async (event) => { console.log("S3EVENT " + JSON.stringify(event)); };')
+lam = boto3.client('lambda')
+arns = {}
+for name in ('allowed-fn', 'private-fn'):
+    arns[name] = lam.create_function(FunctionName=name, Runtime='nodejs20.x', Handler='index.handler', Role=role, Code={'ZipFile': buf.getvalue()})['FunctionArn']
+lam.add_permission(FunctionName='allowed-fn', StatementId='s3', Action='lambda:InvokeFunction', Principal='s3.amazonaws.com', SourceArn='arn:aws:s3:::' + bucket)
+s3 = boto3.client('s3')
+def configure(name):
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={'LambdaFunctionConfigurations': [{'Id': 'fn', 'LambdaFunctionArn': arns[name], 'Events': ['s3:ObjectCreated:*']}]})
+try:
+    configure('private-fn')
+    print('private-fn accepted')
+except s3.exceptions.ClientError as e:
+    print('private-fn refused', e.response['Error']['Code'])
+configure('allowed-fn')
+s3.put_object(Bucket=bucket, Key='photos/cat.jpg', Body=b'meow')
+logs = boto3.client('logs')
+for _ in range(60):
+    try:
+        found = [e['message'] for e in logs.filter_log_events(logGroupName='/aws/lambda/allowed-fn')['events'] if 'S3EVENT' in e['message']]
+    except logs.exceptions.ResourceNotFoundException:
+        found = []
+    records = [json.loads(m.split('S3EVENT ', 1)[1]) for m in found]
+    records = [r for r in records if 'Records' in r]
+    if records:
+        print(json.dumps(records[0]))
+        break
+    time.sleep(0.25)
+`;
+    const out = await run('python3', ['-c', script, bucket], cairn.env());
+    expect(out.stderr).toBe('');
+    const [refusal, event] = out.stdout.trim().split('\n');
+    expect(refusal).toBe('private-fn refused InvalidArgument');
+    const record = recordOf(JSON.parse(event ?? '{}') as Record<string, unknown>);
+    expect(record).toMatchObject({ eventName: 'ObjectCreated:Put', s3: { configurationId: 'fn', bucket: { name: bucket }, object: { key: 'photos/cat.jpg', size: 4 } } });
   });
 });

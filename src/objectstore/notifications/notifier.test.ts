@@ -29,7 +29,7 @@ function recordingQueue(behaviour: { fail?: () => Error | undefined; hang?: bool
   const sent: Record<string, unknown>[] = [];
   return {
     sent,
-    check: () => 'ok',
+    check: async () => 'ok',
     deliver: async (_arn, message) => {
       if (behaviour.hang) return new Promise<void>(() => undefined);
       const failure = behaviour.fail?.();

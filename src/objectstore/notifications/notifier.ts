@@ -23,7 +23,7 @@ import { eventBridgeEvent, notifiedChange, S3_SERVICE, s3EventMessage, testEvent
  */
 export interface NotificationTarget {
   /** Whether the destination exists and its policy lets S3 send to it for `source` (the bucket). */
-  check(arn: string, source: ServiceSource): 'ok' | 'missing' | 'denied';
+  check(arn: string, source: ServiceSource): Promise<'ok' | 'missing' | 'denied'>;
   /** Sends one message (JSON text); rejects with an AwsError when the destination refuses it. */
   deliver(arn: string, message: string, source: ServiceSource): Promise<void>;
 }
@@ -220,12 +220,12 @@ export class BucketNotifier {
    * Checks each destination of a configuration being put for `bucket`: the ARNs (with the
    * reason S3 gives) that cannot be validated.
    */
-  unvalidated(config: StoredNotificationConfiguration, bucket: string, owner: string): { arn: string; reason: string }[] {
+  async unvalidated(config: StoredNotificationConfiguration, bucket: string, owner: string): Promise<{ arn: string; reason: string }[]> {
     const source = bucketSource(bucket, owner);
     const out: { arn: string; reason: string }[] = [];
     for (const d of config.destinations) {
       const target = this.deps.targets[d.kind];
-      const state = target ? target.check(d.arn, source) : 'missing';
+      const state = target ? await target.check(d.arn, source) : 'missing';
       if (state !== 'ok') out.push({ arn: d.arn, reason: refusal(d.kind, state) });
     }
     return out;

@@ -153,7 +153,7 @@ export function notificationOperations(deps: S3Deps & { notifications?: Notifica
         const owner = store.bucketInfo(bucket)?.owner ?? ctx.accountId;
         const stored = parseNotificationConfiguration(optRecord(input, 'NotificationConfiguration') ?? {});
         const refused = deps.notifications
-          ? deps.notifications.unvalidated(stored, bucket, owner)
+          ? await deps.notifications.unvalidated(stored, bucket, owner)
           : stored.destinations.map((d) => ({ arn: d.arn, reason: 'Event notifications are not delivered by this server' }));
         if (refused.length > 0) throw unableToValidate(refused);
         const empty = stored.destinations.length === 0 && !stored.eventBridge;
