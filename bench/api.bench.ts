@@ -60,15 +60,23 @@ const workloads: Workload[] = [
   },
 ];
 
-export async function run(): Promise<void> {
+interface BenchServer {
+  child: ReturnType<typeof spawn>;
+  pid: number;
+  address: { endpoint: string; operatorEndpoint?: string };
+  creds: { accessKeyId: string; secretAccessKey: string };
+  stop(): Promise<void>;
+}
+
+async function startCairn(extraArgs: string[] = []): Promise<BenchServer> {
   const dataDir = tempDir('cairn-bench-');
-  const child = spawn(process.execPath, [cairnBin, 'server', '--data-dir', dataDir, '--port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [cairnBin, 'server', '--data-dir', dataDir, '--port', '0', '--log-level', 'warn', ...extraArgs], {
     stdio: 'inherit',
   });
-  let address: { endpoint: string } | undefined;
+  let address: BenchServer['address'] | undefined;
   for (let i = 0; i < 200 && !address; i++) {
     try {
-      address = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { endpoint: string };
+      address = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as BenchServer['address'];
     } catch {
       await sleep(50);
     }
@@ -79,6 +87,72 @@ export async function run(): Promise<void> {
     accessKeyId: /aws_access_key_id = (\S+)/.exec(credsText)?.[1] ?? '',
     secretAccessKey: /aws_secret_access_key = (\S+)/.exec(credsText)?.[1] ?? '',
   };
+  return {
+    child,
+    pid: child.pid,
+    address,
+    creds,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * What Prometheus metrics cost the API: the same calls to a server with metrics (the
+ * default) and one started with `--no-metrics`, in alternating rounds so both see the same
+ * machine, and the ratio of their medians.
+ */
+async function metricsCost(): Promise<void> {
+  const [w] = workloads;
+  if (!w) return;
+  const on = await startCairn();
+  const off = await startCairn(['--no-metrics']);
+  try {
+    const onRequests = await w.prepare(on.address.endpoint, on.creds);
+    const offRequests = await w.prepare(off.address.endpoint, off.creds);
+    const rounds = { on: [] as number[], off: [] as number[] };
+    const seconds = Math.max(2, Math.round(DURATION / 2));
+    for (const s of [on, off]) {
+      await runLoad({ url: s.address.endpoint, requests: s === on ? onRequests : offRequests, connections: CONNECTIONS, durationSeconds: 2 });
+    }
+    for (let i = 0; i < 3; i++) {
+      rounds.on.push((await runLoad({ url: on.address.endpoint, requests: onRequests, connections: CONNECTIONS, durationSeconds: seconds })).requestsPerSecond);
+      rounds.off.push((await runLoad({ url: off.address.endpoint, requests: offRequests, connections: CONNECTIONS, durationSeconds: seconds })).requestsPerSecond);
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+    // Scrapes of /metrics while the load runs: how long Prometheus waits for one.
+    const scrapes: number[] = [];
+    let loading = true;
+    const scraping = (async () => {
+      while (loading) {
+        const started = performance.now();
+        await (await fetch(`${on.address.operatorEndpoint}/metrics`)).text();
+        scrapes.push(performance.now() - started);
+        await sleep(100);
+      }
+    })();
+    await runLoad({ url: on.address.endpoint, requests: onRequests, connections: CONNECTIONS, durationSeconds: seconds });
+    loading = false;
+    await scraping;
+    scrapes.sort((a, b) => a - b);
+    report(`${w.name} with and without Prometheus metrics, ${CONNECTIONS} connections, 3 alternating rounds of ${seconds} s`, {
+      'calls/s with metrics (median)': median(rounds.on),
+      'calls/s with --no-metrics (median)': median(rounds.off),
+      'ratio with / without': (median(rounds.on) / Math.max(1, median(rounds.off))).toFixed(3),
+      '/metrics scrapes under that load': scrapes.length,
+      '/metrics scrape p50 / max (ms)': `${median(scrapes).toFixed(1)} / ${(scrapes.at(-1) ?? 0).toFixed(1)}`,
+    });
+  } finally {
+    await Promise.all([on.stop(), off.stop()]);
+  }
+}
+
+export async function run(): Promise<void> {
+  const server = await startCairn();
+  const { address, creds } = server;
   const moto = await startMoto();
   try {
     for (const w of workloads) {
@@ -107,11 +181,10 @@ export async function run(): Promise<void> {
         '  ratio cairn / moto': (cairnClosing.requestsPerSecond / Math.max(1, motoClosing.requestsPerSecond)).toFixed(1),
       });
     }
-    report('Cairn server memory', { 'peak RSS (MiB)': peakRssMiB(child.pid) });
+    report('Cairn server memory', { 'peak RSS (MiB)': peakRssMiB(server.pid) });
   } finally {
-    child.kill('SIGTERM');
     moto.child.kill('SIGTERM');
-    await new Promise((r) => child.on('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
+  await metricsCost();
 }

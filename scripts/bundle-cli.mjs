@@ -21,7 +21,7 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   // Loaded when their command runs.
-  external: ['./server.js', './env.js', '@aws-sdk/client-cloudtrail', '@aws-sdk/client-s3'],
+  external: ['./server.js', './env.js', './tail.js', './status.js', './completion.js', '@aws-sdk/client-cloudtrail', '@aws-sdk/client-s3'],
   // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
   banner: { js: "import { createRequire as __cairnRequire } from 'node:module'; const require = __cairnRequire(import.meta.url);" },
 });

@@ -57,7 +57,9 @@ import type { ServerConfig } from './platform/config.js';
 import type { RandomSource } from './platform/ids.js';
 import { createJobs } from './platform/jobs.js';
 import type { Logger } from './platform/logger.js';
+import { createTelemetry, type FailureOutcome, type Telemetry } from './platform/telemetry.js';
 import { createListener } from './server/http.js';
+import { createOperatorListener, healthRoutes, metricsRoute, type OperatorRoute } from './server/operator.js';
 import { RequestPipeline } from './server/pipeline.js';
 import { writeCredentialsFile, writeServerAddress } from './server/datadir.js';
 import { cloudtrailService } from './services/cloudtrail/index.js';
@@ -84,7 +86,7 @@ import { SqliteQueueStore } from './sqs/sqlite-store.js';
 import { groupFlush } from './storage/group-flush.js';
 import { openStateDatabase } from './storage/sqlite.js';
 import { CLOUDTRAIL_SERVICE } from './trails/delivery-access.js';
-import { Trails } from './trails/trails.js';
+import { Trails, type DeliveryOutcome } from './trails/trails.js';
 import { SqliteTrailStore } from './trails/sqlite-store.js';
 
 export interface AppDeps {
@@ -100,6 +102,8 @@ export interface RunningServer {
   accessKeyId: string;
   secretAccessKey: string;
   dataDir: string;
+  /** The operator's base URL (web console, `/metrics`, `/healthz`, `/readyz`), when it listens. */
+  operatorEndpoint?: string;
   /** The SQS engine (other engines send to queues through it). */
   queues: Queues;
   /** The SNS engine (other engines publish through it). */
@@ -143,6 +147,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   chmodSync(dataDir, 0o700);
   const logger = deps.logger;
 
+  // The server's own metrics (Prometheus), unless turned off.
+  const telemetry: Telemetry | undefined = config.metrics === false ? undefined : createTelemetry();
   const db = openStateDatabase(dataDir);
   // One group flush for state.db: stores that commit without flushing share its fsyncs.
   const stateFlush = groupFlush(db);
@@ -159,7 +165,11 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     accounts: identities,
   });
 
-  const { log: eventLog } = await openSqliteEventLog({ dataDir, migrations: [...historyMigrations, ...ingestMigrations] });
+  const { log: eventLog } = await openSqliteEventLog({
+    dataDir,
+    migrations: [...historyMigrations, ...ingestMigrations],
+    ...(telemetry ? { onCommit: (events: number, seconds: number) => telemetry.commit(events, seconds) } : {}),
+  });
   const history = new History({ dataDir, log: eventLog, random: deps.random });
   // Records from outside (`cairn ingest`, gateways) join the caller's account log.
   const ingestion = new Ingestion({ dataDir, log: eventLog });
@@ -195,6 +205,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const trails = new Trails({
     store: new SqliteTrailStore(db),
     clock: deps.clock,
+    ...(telemetry ? { deliveryRecorded: (outcome: DeliveryOutcome) => telemetry.delivery(outcome.kind, outcome.error !== undefined) } : {}),
     bucketExists: async (_accountId, bucket) => (await trailBuckets.headBucket(bucket)) !== undefined,
     // Tells delivery (built below, before any request) where StartLogging and StopLogging fall in the log.
     loggingChanged: (trail, isLogging) => {
@@ -289,6 +300,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     functions,
     signing: loadOrCreateSigningIdentity(dataDir, deps.clock, deps.random),
     endpoint: () => serverEndpoint,
+    ...(telemetry ? { deliveryFailed: (outcome: FailureOutcome) => telemetry.targetFailure('sns', outcome) } : {}),
   });
   jobs.every('sns-delivery', 1000, () => topics.deliverDue());
   const trailNotifier = new TrailNotifier({ topics, trails, clock: deps.clock, logger: logger.child({ component: 'notifications' }) });
@@ -347,6 +359,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     clock: deps.clock,
     random: deps.random,
     logger: logger.child({ component: 'events' }),
+    ...(telemetry ? { targetFailed: (outcome: FailureOutcome) => telemetry.targetFailure('eventbridge', outcome) } : {}),
     log: eventLog,
     targets: {
       queues: {
@@ -566,7 +579,29 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     logger: logger.child({ component: 'pipeline' }),
     serverHosts: [config.host],
     publicRoutes: [snsPublicRoute(topics)],
+    ...(telemetry ? { telemetry } : {}),
   });
+  if (telemetry) {
+    telemetry.gauge('cairn_eventlog_last_seq', 'The highest sequence number committed to the event log', [], () => [{ labels: {}, value: eventLog.lastSeq() }]);
+    telemetry.gauge(
+      'cairn_consumer_lag_events',
+      "Events in the log a consumer has not processed yet: each logging trail's delivery, the event bus, the trails' CloudWatch Logs stream",
+      ['consumer', 'trail'],
+      () => {
+        const last = eventLog.lastSeq();
+        return [
+          ...deliveryEngine.cursors().map((c) => ({ labels: { consumer: 'trail_delivery', trail: c.trailArn }, value: c.idle ? 0 : Math.max(0, last - c.cursor) })),
+          { labels: { consumer: 'eventbridge', trail: '' }, value: Math.max(0, last - eventBus.cursor()) },
+          { labels: { consumer: 'cloudwatch_logs', trail: '' }, value: Math.max(0, last - trailStream.cursor()) },
+        ];
+      },
+    );
+    telemetry.gauge('cairn_queue_depth', 'Work waiting: event-log appends not yet committed, EventBridge target deliveries, SNS deliveries to endpoints and functions', ['queue'], () => [
+      { labels: { queue: 'eventlog_appends' }, value: eventLog.stats().pending },
+      { labels: { queue: 'eventbridge_targets' }, value: eventBus.pendingDeliveries() },
+      { labels: { queue: 'sns_deliveries' }, value: topics.pendingDeliveries() },
+    ]);
+  }
 
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   const listener = createListener({ handler: pipeline, maxBodyBytes: config.maxBodyBytes, logger, ...(tls ? { tls } : {}) });
@@ -574,8 +609,25 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
   const endpoint = `${tls ? 'https' : 'http'}://${host}:${bound.port}`;
   serverEndpoint = endpoint;
-  writeServerAddress(dataDir, { endpoint, host: bound.host, port: bound.port, pid: process.pid });
-  logger.info({ endpoint, dataDir }, 'cairn is listening');
+  let operatorEndpoint: string | undefined;
+  let operator: ReturnType<typeof createOperatorListener> | undefined;
+  let accepting = true;
+  if (config.operator) {
+    const routes: OperatorRoute[] = [
+      ...healthRoutes(() => (!accepting ? 'shutting down' : eventLog.unavailable())),
+      ...(telemetry ? [metricsRoute(telemetry)] : []),
+    ];
+    operator = createOperatorListener({ routes, logger: logger.child({ component: 'operator' }), ...(tls ? { tls } : {}) });
+    try {
+      const ob = await operator.listen(config.operator.host, config.operator.port);
+      operatorEndpoint = `${tls ? 'https' : 'http'}://${ob.host.includes(':') ? `[${ob.host}]` : ob.host}:${ob.port}`;
+    } catch (e) {
+      await listener.close();
+      throw e;
+    }
+  }
+  writeServerAddress(dataDir, { endpoint, host: bound.host, port: bound.port, pid: process.pid, ...(operatorEndpoint ? { operatorEndpoint } : {}) });
+  logger.info({ endpoint, ...(operatorEndpoint ? { operatorEndpoint } : {}), dataDir }, 'cairn is listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -584,6 +636,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     accessKeyId: account.accessKeyId,
     secretAccessKey: account.secretAccessKey,
     dataDir,
+    ...(operatorEndpoint ? { operatorEndpoint } : {}),
     queues,
     topics,
     functions,
@@ -603,8 +656,9 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     stop() {
       stopping ??= (async () => {
         // Long polls end at once, so closing the listener does not wait out their wait times.
+        accepting = false;
         queues.stop();
-        await listener.close();
+        await Promise.all([listener.close(), operator?.close()]);
         await bucketNotifier.stop();
         await topics.stop();
         await jobs.stop();

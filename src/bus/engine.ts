@@ -17,6 +17,7 @@ import { throttled } from '../platform/throttle.js';
 import type { Clock } from '../platform/clock.js';
 import type { RandomSource } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
+import type { FailureOutcome } from '../platform/telemetry.js';
 import { cloudTrailEvent, eventTime, isReadOnlyManagementCall, type BusEvent } from './envelope.js';
 import { eventsErrors } from './errors.js';
 import { PatternIndex } from './matcher.js';
@@ -60,6 +61,8 @@ export interface EventBusEngineOptions {
   store: BusStore;
   clock: Clock;
   random: RandomSource;
+  /** Told of each failed target delivery (the server's metrics). */
+  targetFailed?: (outcome: FailureOutcome) => void;
   logger?: Logger;
   /** The event log whose records go onto the default buses; none in unit tests of the API alone. */
   log?: Pick<EventLog, 'readAfter' | 'lastSeq' | 'onAppend'>;
@@ -806,7 +809,9 @@ export class EventBusEngine {
     const attempts = entry.attempts + 1;
     const maxAttempts = entry.target.RetryPolicy?.MaximumRetryAttempts ?? DEFAULT_MAX_ATTEMPTS;
     const maxAgeMs = (entry.target.RetryPolicy?.MaximumEventAgeInSeconds ?? DEFAULT_MAX_AGE_S) * 1000;
-    if (!outcome.retryable || attempts > maxAttempts || now - entry.createdAt >= maxAgeMs) {
+    const dropped = !outcome.retryable || attempts > maxAttempts || now - entry.createdAt >= maxAgeMs;
+    this.opts.targetFailed?.(dropped ? 'dropped' : 'retried');
+    if (dropped) {
       this.opts.logger?.warn(
         { rule: entry.ruleArn, target: entry.target.Arn, targetId: entry.target.Id, eventId: entry.eventId, attempts, error: outcome.error },
         'event dropped: target delivery failed',

@@ -49,3 +49,19 @@ export async function envCommand(dataDirOption: string, opts: EnvOptions = {}): 
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
+
+/** `cairn console`: the web console's address, alone on the last line (for scripts and `xdg-open`). */
+export function consoleCommand(dataDirOption: string): number {
+  const dataDir = resolve(dataDirOption);
+  const address = readServerAddress(dataDir);
+  if (!address) {
+    process.stderr.write(`cairn console: no server has run with data directory ${dataDir}; start one with \`cairn server\`\n`);
+    return 1;
+  }
+  if (!address.operatorEndpoint) {
+    process.stderr.write('cairn console: the server runs without its operator port (--operator-address off)\n');
+    return 1;
+  }
+  process.stdout.write(`Cairn console (sign in with an access key ID and secret access key; \`cairn env\` prints the root key):\n${address.operatorEndpoint}/\n`);
+  return 0;
+}

@@ -4,9 +4,26 @@
  */
 import { startServer } from '../app.js';
 import { systemClock } from '../platform/clock.js';
-import { parseDuration, parseServerConfig } from '../platform/config.js';
+import { parseDuration, parseListenAddress, parseServerConfig } from '../platform/config.js';
 import { cryptoRandom } from '../platform/ids.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, prettyLogs } from '../platform/logger.js';
+import type { RunningServer } from '../app.js';
+
+/** What a person starting the server needs first: where it answers and how to get credentials. */
+export function banner(server: Pick<RunningServer, 'endpoint' | 'operatorEndpoint' | 'dataDir'>, dataDirOption: unknown): string {
+  const dataDirFlag = typeof dataDirOption === 'string' && dataDirOption !== './cairn-data' ? ` --data-dir ${JSON.stringify(dataDirOption)}` : '';
+  const lines = [
+    '',
+    '  Cairn is running',
+    `  API          ${server.endpoint}`,
+    `  Console      ${server.operatorEndpoint ? `${server.operatorEndpoint}/` : 'off (--operator-address)'}`,
+    ...(server.operatorEndpoint ? [`  Metrics      ${server.operatorEndpoint}/metrics   (health: /healthz, /readyz)`] : []),
+    `  Data         ${server.dataDir}`,
+    `  Credentials  eval "$(./bin/cairn env${dataDirFlag})"`,
+    '',
+  ];
+  return lines.join('\n') + '\n';
+}
 
 export async function serverCommand(opts: Record<string, string | boolean | undefined>): Promise<number> {
   const interval = typeof opts.deliveryInterval === 'string' ? parseDuration(opts.deliveryInterval) : undefined;
@@ -25,6 +42,14 @@ export async function serverCommand(opts: Record<string, string | boolean | unde
     return 2;
   }
   const flag = (v: string | boolean | undefined): boolean => v === true || v === 'true' || v === '1';
+  const apiPort = Number(opts.port);
+  const host = typeof opts.host === 'string' ? opts.host : '127.0.0.1';
+  const operatorText = typeof opts.operatorAddress === 'string' ? opts.operatorAddress : String(apiPort === 0 ? 0 : apiPort + 1);
+  const operator = parseListenAddress(operatorText, host);
+  if (operator === undefined) {
+    process.stderr.write(`cairn server: invalid configuration:\n  - --operator-address: expected off, a port, or host:port\n`);
+    return 2;
+  }
   const parsed = parseServerConfig({
     dataDir: opts.dataDir,
     host: opts.host,
@@ -35,6 +60,8 @@ export async function serverCommand(opts: Record<string, string | boolean | unde
     maxBodyBytes: Number(opts.maxBodyBytes),
     logLevel: opts.logLevel,
     ...(flag(opts.functions) ? { functions: true } : {}),
+    ...(operator === 'off' ? {} : { operator }),
+    metrics: opts.metrics !== false && !flag(opts.noMetrics),
     ...(interval !== undefined ? { deliveryIntervalMs: interval } : {}),
     ...(digestInterval !== undefined ? { digestIntervalMs: digestInterval } : {}),
     ...(restoreDelay !== undefined ? { restoreDelayMs: restoreDelay } : {}),
@@ -52,7 +79,8 @@ export async function serverCommand(opts: Record<string, string | boolean | unde
     process.stderr.write(`cairn server: invalid configuration:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`);
     return 2;
   }
-  const logger = createLogger(parsed.config.logLevel);
+  const format = opts.logFormat === 'pretty' || opts.logFormat === 'json' ? opts.logFormat : 'auto';
+  const logger = createLogger(parsed.config.logLevel, format);
   let server;
   try {
     server = await startServer(parsed.config, { clock: systemClock, random: cryptoRandom, logger });
@@ -61,6 +89,7 @@ export async function serverCommand(opts: Record<string, string | boolean | unde
     return 1;
   }
   const running = server;
+  if (prettyLogs(format) && parsed.config.logLevel !== 'silent') process.stderr.write(banner(running, opts.dataDir));
   return new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {

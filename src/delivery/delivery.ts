@@ -224,6 +224,14 @@ export class DeliveryEngine {
     return state.spans.every((s) => s.end === undefined || finished(s, state.cursor));
   }
 
+  /**
+   * Each trail's cursor (events up to it are delivered or passed over), for its lag behind
+   * the log; a trail with no logging span left has nothing to deliver (`idle`).
+   */
+  cursors(): { trailArn: string; cursor: number; idle: boolean }[] {
+    return this.opts.store.list().map((s) => ({ trailArn: s.trailArn, cursor: s.cursor, idle: s.spans.length === 0 }));
+  }
+
   /** The lowest cursor among trails that still have events to deliver, or undefined when none has. */
   lowestCursor(): number | undefined {
     let lowest: number | undefined;

@@ -73,6 +73,8 @@ export interface EventLog {
   onAppend(listener: (lastSeq: number) => void): () => void;
   /** Counters about group commit. */
   stats(): EventLogStats;
+  /** Why appends are refused (the log failed or is closed), or undefined while they are accepted. */
+  unavailable(): string | undefined;
   /**
    * Retention: deletes committed events with `eventTime < eventTimeMs` and `seq <= maxSeq`
    * (`maxSeq` is the lowest cursor of all consumers, so nothing unread is lost). It works

@@ -106,6 +106,7 @@ export function createMemoryEventLog(): { log: MemoryEventLog; cursors: CursorSt
       events = events.filter((e) => !(e.eventTime < eventTimeMs && e.seq <= maxSeq));
       return before - events.length;
     },
+    unavailable: () => failure?.message ?? (closed ? 'the event log is closed' : undefined),
     stats: (): EventLogStats => ({ ...counters, pending: queue.reduce((n, q) => n + q.events.length, 0) }),
     close: async () => {
       closed = true;

@@ -32,6 +32,8 @@ export interface SqliteEventLogOptions {
   maxBatchEvents?: number;
   /** Events a retention transaction examines at most (default 5,000). */
   purgeBatchEvents?: number;
+  /** Told of each commit: events committed and the transaction's time, fsync included (metrics). */
+  onCommit?: (events: number, seconds: number) => void;
 }
 
 /** File names inside the data directory. */
@@ -80,7 +82,7 @@ export async function openSqliteEventLog(opts: SqliteEventLogOptions): Promise<{
     await worker.terminate();
     throw e;
   }
-  const log = new SqliteEventLog(worker, port, reader, cursorDb, lastSeq);
+  const log = new SqliteEventLog(worker, port, reader, cursorDb, lastSeq, opts.onCommit);
   return { log, cursors: log.cursors };
 }
 
@@ -199,6 +201,7 @@ class SqliteEventLog implements EventLog {
     private readonly reader: Database.Database,
     private readonly cursorDb: Database.Database,
     lastSeq: number,
+    private readonly onCommit?: (events: number, seconds: number) => void,
   ) {
     this.committedSeq = lastSeq;
     this.selectAfter = reader.prepare<[number, number, number], EventRow>(selectEventsAfterSql);
@@ -273,6 +276,10 @@ class SqliteEventLog implements EventLog {
     return { ...this.counters, pending: this.pendingEvents };
   }
 
+  unavailable(): string | undefined {
+    return this.failure?.message ?? (this.closing ? 'the event log is closed' : undefined);
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -336,6 +343,7 @@ class SqliteEventLog implements EventLog {
   private onWriterMessage(m: FromWriter): void {
     switch (m.kind) {
       case 'committed':
+        this.onCommit?.(m.events, m.seconds);
         return this.onCommitted(m.messages, m.events, m.lastSeq);
       case 'failed':
         return this.fail(new EventLogError(`the event log cannot be written: ${m.message}`, { cause: m }));

@@ -40,7 +40,7 @@ export type FromWriter =
   /** The database is open and migrated; `lastSeq` is the highest seq ever assigned. */
   | { kind: 'ready'; lastSeq: number }
   /** The next `messages` append messages were committed durably as one transaction ending at `lastSeq`. */
-  | { kind: 'committed'; messages: number; events: number; lastSeq: number }
+  | { kind: 'committed'; messages: number; events: number; lastSeq: number; seconds: number }
   /** The writer cannot go on; nothing after the last `committed` was stored. */
   | { kind: 'failed'; message: string; code?: string }
   /** The purge `id` is finished (or cut short by close) after deleting `deleted` events. */

@@ -146,8 +146,9 @@ export function runWriter(port: MessagePort, options: WriterOptions): void {
       }
       if (batch.length > 0) {
         try {
+          const started = performance.now();
           const lastSeq = commit(batch);
-          post({ kind: 'committed', messages: batch.length, events, lastSeq });
+          post({ kind: 'committed', messages: batch.length, events, lastSeq, seconds: (performance.now() - started) / 1000 });
         } catch (e) {
           post(failed(e));
           stop();

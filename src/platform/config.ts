@@ -33,6 +33,13 @@ export const serverConfigSchema = z
     s3ForcePathStyle: z.boolean().optional(),
     /** Whether the Lambda API may run uploaded code (`--functions`); off, CreateFunction is refused. */
     functions: z.boolean().optional(),
+    /**
+     * The operator's listener (web console, `/metrics`, `/healthz`, `/readyz`), on its own
+     * port so no path of it can be taken for an S3 bucket; absent, there is none.
+     */
+    operator: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).optional(),
+    /** Prometheus metrics are collected and served at the operator's `/metrics` unless false. */
+    metrics: z.boolean().optional(),
   })
   .superRefine((c, ctx) => {
     if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
@@ -41,11 +48,13 @@ export const serverConfigSchema = z
     if (Boolean(c.s3AccessKeyId) !== Boolean(c.s3SecretAccessKey)) {
       ctx.addIssue({ code: 'custom', message: '--s3-access-key-id and --s3-secret-access-key must be given together' });
     }
-    if (!c.tlsCert && !loopbackHosts.has(c.host) && !c.insecureHttp) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `refusing to listen on ${c.host} without TLS: give --tls-cert and --tls-key, or --insecure-http`,
-      });
+    for (const host of [c.host, ...(c.operator ? [c.operator.host] : [])]) {
+      if (!c.tlsCert && !loopbackHosts.has(host) && !c.insecureHttp) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `refusing to listen on ${host} without TLS: give --tls-cert and --tls-key, or --insecure-http`,
+        });
+      }
     }
   });
 
@@ -70,6 +79,20 @@ export function parseDuration(text: string): number | undefined {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms'] ?? 1;
   const ms = Math.round(Number(m[1]) * unit);
   return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/**
+ * Parses `--operator-address`: `off`, a port, or `host:port` (`[::1]:4778` for IPv6).
+ * Undefined when it is none of these.
+ */
+export function parseListenAddress(text: string, defaultHost: string): { host: string; port: number } | 'off' | undefined {
+  if (text === 'off') return 'off';
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535) return undefined;
+  const host = m[1] === undefined ? defaultHost : m[1].replace(/^\[(.*)\]$/, '$1');
+  return { host, port };
 }
 
 /** Validates a configuration, returning it or a list of human-readable problems. */

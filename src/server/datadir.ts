@@ -13,6 +13,8 @@ export interface ServerAddress {
   host: string;
   port: number;
   pid: number;
+  /** The operator's base URL (web console, `/metrics`, `/healthz`, `/readyz`), when it listens. */
+  operatorEndpoint?: string;
 }
 
 export interface RootCredentials {

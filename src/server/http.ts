@@ -108,6 +108,22 @@ function plainError(res: ServerResponse, error: AwsError): void {
   res.end(body);
 }
 
+/** Binds `server` and resolves with the address it got (the port chosen when `port` is 0). */
+export function listenOn(server: Server, host: string, port: number): Promise<{ host: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error('server has no TCP address'));
+        return;
+      }
+      resolve({ host, port: address.port });
+    });
+  });
+}
+
 /** Creates the listener; nothing is bound until {@link Listener.listen}. */
 export function createListener(opts: ListenerOptions): Listener {
   let inFlight = 0;
@@ -156,20 +172,7 @@ export function createListener(opts: ListenerOptions): Listener {
 
   return {
     server,
-    listen(host, port) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          if (address === null || typeof address === 'string') {
-            reject(new Error('server has no TCP address'));
-            return;
-          }
-          resolve({ host, port: address.port });
-        });
-      });
-    },
+    listen: (host, port) => listenOn(server, host, port),
     close() {
       return new Promise((resolve) => {
         server.close(() => undefined);

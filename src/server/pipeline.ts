@@ -15,6 +15,7 @@ import type { Clock } from '../platform/clock.js';
 import { AwsError, errors, isAwsError } from '../platform/errors.js';
 import type { RandomSource } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
+import type { Telemetry } from '../platform/telemetry.js';
 import { authzPrincipal, globalConditionContext } from '../services/authz.js';
 import {
   recordNotes,
@@ -65,6 +66,14 @@ export interface PipelineDeps {
   serverHosts?: readonly string[];
   /** Unsigned links services answer outside their APIs (SNS's certificate and subscription links). */
   publicRoutes?: readonly PublicRoute[];
+  /** Counts and times every answered request (the server's `/metrics`). */
+  telemetry?: Pick<Telemetry, 'request'>;
+}
+
+/** What a request turned out to be, for metrics: filled in as the pipeline learns it. */
+interface RequestLabels {
+  service: string;
+  operation: string;
 }
 
 /** Facts about the connection a request came on. */
@@ -116,11 +125,25 @@ export class RequestPipeline {
 
   /** Handles one request; never throws (every failure becomes the protocol's error response). */
   async handle(req: WireRequest, conn: Connection): Promise<WireResponse> {
+    const telemetry = this.deps.telemetry;
+    if (!telemetry) return this.dispatch(req, conn, { service: '', operation: '' });
+    const started = performance.now();
+    // Requests refused before their operation is known are counted under `-`.
+    const labels: RequestLabels = { service: '-', operation: '-' };
+    const response = await this.dispatch(req, conn, labels);
+    telemetry.request(labels.service, labels.operation, response.status, (performance.now() - started) / 1000);
+    return response;
+  }
+
+  private async dispatch(req: WireRequest, conn: Connection, labels: RequestLabels): Promise<WireResponse> {
     const requestId = this.deps.random.uuid();
     const now = this.deps.clock.now();
     if (this.deps.publicRoutes && req.headers.authorization === undefined && !req.query.has('X-Amz-Signature')) {
       const route = this.deps.publicRoutes.find((r) => r.matches(req));
-      if (route) return route.serve(req, requestId);
+      if (route) {
+        labels.service = 'public';
+        return route.serve(req, requestId);
+      }
     }
     let routed = this.forRequest(this.routeUnsigned(req), req);
     let claim: SigV4Claim | undefined;
@@ -130,6 +153,7 @@ export class RequestPipeline {
     } catch (e) {
       return this.renderError(routed, authErrorFor(routed.flavor, e), requestId);
     }
+    labels.service = routed.def.signingName;
     if (!claim && routed.def.signingName !== 's3') {
       return this.renderError(routed, missingToken(routed.flavor), requestId);
     }
@@ -169,6 +193,8 @@ export class RequestPipeline {
     } catch (e) {
       return this.renderError(routed, e, requestId);
     }
+    // Only operations the model names become label values, so no request can grow the series.
+    if (Object.hasOwn(routed.def.model.operations, operation)) labels.operation = operation;
     const ctx: CallContext = {
       requestId,
       principal,

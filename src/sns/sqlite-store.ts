@@ -208,6 +208,10 @@ export class SqliteTopicStore implements TopicStore {
     return { ...d, id: Number(info.lastInsertRowid) };
   }
 
+  deliveryCount(): number {
+    return statement<[], { n: number }>(this.db, 'SELECT count(*) AS n FROM sns_deliveries').get()?.n ?? 0;
+  }
+
   dueDeliveries(now: number, limit: number): DeliveryRecord[] {
     return statement<[number, number], DeliveryRow>(this.db, 'SELECT * FROM sns_deliveries WHERE next_at <= ? ORDER BY next_at, id LIMIT ?')
       .all(now, limit)

@@ -65,6 +65,8 @@ export interface TopicStore {
   listSubscriptions(accountId: string, region: string): SubscriptionRecord[];
   addDelivery(d: Omit<DeliveryRecord, 'id'>): DeliveryRecord;
   dueDeliveries(now: number, limit: number): DeliveryRecord[];
+  /** Deliveries waiting (due or not). */
+  deliveryCount(): number;
   updateDelivery(id: number, attempts: number, nextAt: number): void;
   deleteDelivery(id: number): void;
 }

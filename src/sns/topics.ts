@@ -13,6 +13,7 @@ import type { Clock } from '../platform/clock.js';
 import { isAwsError } from '../platform/errors.js';
 import type { RandomSource } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
+import type { FailureOutcome } from '../platform/telemetry.js';
 import type { MessageAttribute, Queues } from '../sqs/queues.js';
 import { snsErrors } from './errors.js';
 import { matchesFilter, parseFilterPolicy, type FilterPolicy, type FilterScope } from './filter-policy.js';
@@ -59,6 +60,8 @@ export interface TopicsDeps {
   endpoint: () => string;
   /** How HTTP(S) endpoints are reached; `fetch` with a 15-second timeout by default. */
   post?: HttpPost;
+  /** Told of each failed delivery to a subscription (the server's metrics). */
+  deliveryFailed?: (outcome: FailureOutcome) => void;
 }
 
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
@@ -192,6 +195,11 @@ export class Topics {
   private readonly dedup = new Map<string, { messageId: string; sequenceNumber: string; expiresAt: number }>();
   private sequence = 0;
   private stopped = false;
+
+  /** Deliveries to HTTP(S) endpoints and functions not yet made (waiting for a first try or a retry). */
+  pendingDeliveries(): number {
+    return this.deps.store.deliveryCount();
+  }
 
   constructor(deps: TopicsDeps) {
     this.deps = deps;
@@ -690,6 +698,7 @@ export class Topics {
           });
         } catch (e) {
           // SNS drops a message a queue refuses (no policy, no queue); the failure is only logged.
+          this.deps.deliveryFailed?.('dropped');
           this.deps.logger.warn({ err: isAwsError(e) ? e.message : e, subscriptionArn: sub.arn }, 'SNS delivery to SQS failed');
         }
         return;
@@ -846,6 +855,7 @@ export class Topics {
     const sub = this.deps.store.getSubscription(d.subscriptionArn);
     const delays = !sub ? [] : d.kind === 'http' ? httpRetryDelays(this.httpRetryPolicy(sub)) : FUNCTION_RETRY_DELAYS_S;
     const delay = delays[d.attempts];
+    this.deps.deliveryFailed?.(!retryable || delay === undefined ? 'dropped' : 'retried');
     if (!retryable || delay === undefined) {
       this.deps.store.deleteDelivery(d.id);
       this.deps.logger.warn({ subscriptionArn: d.subscriptionArn, target: d.target, attempts: d.attempts + 1 }, 'SNS delivery given up');

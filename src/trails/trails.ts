@@ -81,6 +81,8 @@ export interface TrailsDeps {
   organizationRole?: (accountId: string) => Promise<OrganizationRole>;
   /** ListTrails page size (default 50). */
   listPageSize?: number;
+  /** Told of every delivery outcome recorded (the server's metrics). */
+  deliveryRecorded?: (outcome: DeliveryOutcome) => void;
   /**
    * Told when a trail starts or stops logging, inside the write that changes it, so the
    * delivery engine can mark the exact end of the event log at that moment.
@@ -531,6 +533,7 @@ export class Trails {
    * kind and clears its error; a failure sets the error. No-op for a deleted trail.
    */
   recordDelivery(key: TrailKey, outcome: DeliveryOutcome): void {
+    this.deps.deliveryRecorded?.(outcome);
     this.store.atomically(() => {
       const trail = this.store.find(key);
       if (!trail) return;

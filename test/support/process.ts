@@ -35,7 +35,8 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], env
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | string>((res) => child.on('exit', (code, signal) => res(code ?? signal ?? -1)));
-  for (let i = 0; i < 200; i++) {
+  // Up to 30 s: a loaded machine (CI's two cores) can take many seconds to start Node and open the stores.
+  for (let i = 0; i < 600; i++) {
     if (existsSync(addressFile)) {
       const address = JSON.parse(readFileSync(addressFile, 'utf8')) as { endpoint: string; pid: number };
       if (address.pid === child.pid) {
